@@ -1,0 +1,3 @@
+//! `synckit`: the operator command line.
+
+fn main() {}

@@ -1,0 +1,265 @@
+//! The one error taxonomy of Synckit.
+//!
+//! Every variant tells the job runner what to do with the work that raised it: retry later
+//! (counted or not), mark the job done with a message, or fail it so a human can act. The
+//! variants follow the connector framework's exceptions (`RetryableJobError`,
+//! `NothingToDoJob`, `IDMissingInBackend`, `ManyIDSInBackend`, `InvalidDataError`,
+//! `MappingError`, `NetworkRetryableError`, `FailedJobError`, `NoComponentError`,
+//! `SeveralComponentError`) so that connector authors find familiar names.
+
+use std::time::Duration;
+
+/// The result type used across Synckit.
+pub type SyncResult<T> = Result<T, SyncError>;
+
+/// What went wrong, and so what the job runner must do about it.
+///
+/// Messages never carry secrets: adapters that build them from HTTP errors strip tokens and
+/// passwords before they get here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The work can succeed later: retry it after `after` (or the job's retry pattern).
+    ///
+    /// With `count_retry == false` the retry does not use one of the job's tries; this is
+    /// how a lock held by another worker is reported.
+    #[error("retryable: {message}")]
+    Retryable {
+        /// Why the work must be retried.
+        message: String,
+        /// When to retry; `None` lets the job's retry pattern decide.
+        after: Option<Duration>,
+        /// Whether this retry uses up one of the job's tries.
+        count_retry: bool,
+    },
+    /// A network failure (connection refused, reset, timeout, 429, 5xx): retried.
+    #[error("network error: {message}")]
+    Network {
+        /// What failed, without credentials.
+        message: String,
+        /// A delay the remote side asked for (e.g. `Retry-After`).
+        after: Option<Duration>,
+    },
+    /// There is nothing to do; the job is set done with this message.
+    #[error("nothing to do: {0}")]
+    NothingToDo(String),
+    /// The record does not exist (any more) in the backend.
+    #[error("{model} {id} is missing in the backend")]
+    IdMissingInBackend {
+        /// The model of the missing record.
+        model: String,
+        /// Its external id.
+        id: String,
+    },
+    /// A key that must be unique in the backend matched several records.
+    #[error("{model}: {key} matches several records in the backend: {ids:?}")]
+    ManyIdsInBackend {
+        /// The model searched.
+        model: String,
+        /// The natural key, e.g. `email = a@b.c`.
+        key: String,
+        /// The external ids found.
+        ids: Vec<String>,
+    },
+    /// A record's data is invalid; names the record and the field.
+    #[error("invalid data in {record}, field `{field}`: {message}")]
+    InvalidData {
+        /// The record, e.g. `customer 42`.
+        record: String,
+        /// The offending field (may be a path such as `addresses[0].city`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A mapping could not be computed; names the record and the field.
+    #[error("mapping error in {record}, field `{field}`: {message}")]
+    Mapping {
+        /// The record being mapped.
+        record: String,
+        /// The source or target field of the failing mapping.
+        field: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No component is registered for this look-up.
+    #[error("no component with usage `{usage}` for model `{model}` on backend kind `{kind}`")]
+    NoComponent {
+        /// The most specific backend kind searched.
+        kind: String,
+        /// The model searched.
+        model: String,
+        /// The usage searched.
+        usage: String,
+    },
+    /// Several components match one look-up at the same precedence level.
+    #[error(
+        "{count} components with usage `{usage}` for model `{model}` on backend kind `{kind}`: the look-up is ambiguous"
+    )]
+    SeveralComponents {
+        /// The backend kind on which the ambiguity was found.
+        kind: String,
+        /// The model searched.
+        model: String,
+        /// The usage searched.
+        usage: String,
+        /// How many components matched.
+        count: usize,
+    },
+    /// A binding unique key, (backend, model, external id) or (backend, model, local id),
+    /// would be violated.
+    #[error("binding conflict on {model}: {detail}")]
+    BindingConflict {
+        /// The binding model.
+        model: String,
+        /// Which key collided.
+        detail: String,
+    },
+    /// The work failed and a human must act; the job goes to `failed`.
+    #[error("failed: {0}")]
+    Failed(String),
+    /// A storage (database) error.
+    #[error("storage error: {0}")]
+    Storage(#[source] sqlx::Error),
+    /// A migration error.
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl SyncError {
+    /// A retryable error that counts as a retry, with an optional delay.
+    pub fn retryable(message: impl Into<String>, after: Option<Duration>) -> Self {
+        SyncError::Retryable {
+            message: message.into(),
+            after,
+            count_retry: true,
+        }
+    }
+
+    /// A retryable error that does not use one of the job's tries (e.g. a lock held by
+    /// another worker).
+    pub fn retry_uncounted(message: impl Into<String>, after: Duration) -> Self {
+        SyncError::Retryable {
+            message: message.into(),
+            after: Some(after),
+            count_retry: false,
+        }
+    }
+
+    /// An invalid-data error naming the record and the field.
+    pub fn invalid_data(
+        record: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        SyncError::InvalidData {
+            record: record.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A mapping error naming the record and the field.
+    pub fn mapping(
+        record: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        SyncError::Mapping {
+            record: record.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Whether the job runner should try this work again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Retryable { .. } | SyncError::Network { .. } => true,
+            SyncError::Storage(e) => is_transient_storage_error(e),
+            _ => false,
+        }
+    }
+
+    /// Whether a retry of this error uses up one of the job's tries.
+    pub fn counts_as_retry(&self) -> bool {
+        !matches!(
+            self,
+            SyncError::Retryable {
+                count_retry: false,
+                ..
+            }
+        )
+    }
+
+    /// The delay asked for by the error, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Retryable { after, .. } | SyncError::Network { after, .. } => *after,
+            // Serialization failures and busy databases clear quickly: retry soon, as
+            // queue_job does for PostgreSQL serialization errors.
+            SyncError::Storage(e) if is_transient_storage_error(e) => Some(Duration::from_secs(5)),
+            _ => None,
+        }
+    }
+
+    /// Whether this error is about one record's data, so a batch should record it and go on.
+    pub fn is_record_level(&self) -> bool {
+        matches!(
+            self,
+            SyncError::InvalidData { .. }
+                | SyncError::Mapping { .. }
+                | SyncError::IdMissingInBackend { .. }
+                | SyncError::ManyIdsInBackend { .. }
+                | SyncError::NothingToDo(_)
+                | SyncError::BindingConflict { .. }
+        )
+    }
+}
+
+impl From<sqlx::Error> for SyncError {
+    fn from(error: sqlx::Error) -> Self {
+        SyncError::Storage(error)
+    }
+}
+
+/// Serialization failures, deadlocks and a busy SQLite file are worth retrying.
+fn is_transient_storage_error(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            matches!(
+                code.as_deref(),
+                // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+                Some("40001") | Some("40P01") | Some("55P03")
+                    // SQLite: SQLITE_BUSY and SQLITE_LOCKED (and their extended codes).
+                    | Some("5") | Some("6") | Some("517") | Some("261")
+            )
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_errors_retry_without_counting() {
+        let e = SyncError::retry_uncounted("lock taken", Duration::from_secs(1));
+        assert!(e.is_retryable());
+        assert!(!e.counts_as_retry());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn record_errors_name_record_and_field() {
+        let e = SyncError::invalid_data("customer 42", "email", "not an address");
+        assert_eq!(
+            e.to_string(),
+            "invalid data in customer 42, field `email`: not an address"
+        );
+        assert!(e.is_record_level());
+        assert!(!e.is_retryable());
+    }
+}

@@ -1,0 +1,47 @@
+//! The Synckit runtime.
+//!
+//! `sync-core` holds the concepts every connector builds on (see the workspace's design
+//! notes): backends and their kinds, the component registry and the [`WorkContext`],
+//! backend adapters, binders and bindings, mappers, the synchronizer flows (import, batch
+//! import, export, batch export, delete), the local side (repositories, sessions, events and
+//! listeners), checkpoints, locks and the storage on SQLite or PostgreSQL.
+//!
+//! Most users depend on the `synckit` facade, which re-exports this crate, the derive macros
+//! and a prelude.
+
+#![warn(missing_docs)]
+
+pub mod adapter;
+pub mod app;
+pub mod backend;
+pub mod binder;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod local;
+pub mod mapper;
+pub mod registry;
+pub mod storage;
+pub mod sync;
+pub mod values;
+
+pub use app::App;
+pub use context::{Origin, WorkContext};
+pub use error::{SyncError, SyncResult};
+pub use ids::{BackendId, ExternalId, LocalId};
+
+/// The names most connector code needs, in one import.
+pub mod prelude {
+    pub use crate::adapter::{BackendAdapter, Condition, Filter, Page, PageRequest, SearchQuery};
+    pub use crate::app::App;
+    pub use crate::backend::{Backend, BackendKind, NewBackend, Secret, Secrets};
+    pub use crate::binder::{Binder, TableBinder};
+    pub use crate::context::{Origin, WorkContext};
+    pub use crate::error::{SyncError, SyncResult};
+    pub use crate::ids::{BackendId, ExternalId, LocalId};
+    pub use crate::local::{EventKind, Listener, LocalRepository, LocalSession, RecordEvent};
+    pub use crate::mapper::{MapOptions, MapOutput, Mapper};
+    pub use crate::registry::{ApplyOn, ComponentRegistry};
+    pub use crate::storage::{Binding, Storage};
+    pub use crate::values::Values;
+}

@@ -1,0 +1,16 @@
+//! The local side: the application's own models, reached through repositories, and the
+//! events their writes emit.
+//!
+//! Synckit is not an ORM. The application exposes each model through a small
+//! [`LocalRepository`]; writes that go through a [`LocalSession`] emit `on_record_create`,
+//! `on_record_write` (with the changed fields) and `on_record_unlink` to the [`Listener`]s of
+//! every enabled backend, inside the writer's transaction, so a write and the export jobs it
+//! causes commit or roll back together.
+
+mod events;
+mod repository;
+mod session;
+
+pub use events::{EventKind, Listener, RecordEvent};
+pub use repository::LocalRepository;
+pub use session::LocalSession;

@@ -1,0 +1,231 @@
+//! Connecting to a database and migrating it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+
+use crate::error::{SyncError, SyncResult};
+
+/// The SQL dialect behind a [`Storage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite, the embedded default (a file, WAL mode).
+    Sqlite,
+    /// PostgreSQL, for many workers on many machines.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database URL (`sqlite:` or `postgres:`/`postgresql:`).
+    pub fn from_url(url: &str) -> SyncResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(SyncError::Failed(format!(
+                "unsupported database URL scheme in `{}`: use sqlite: or postgres:",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// An SQL expression for "now" in microseconds since the epoch, read from the database's
+    /// clock so that workers on several machines agree on lease expiry.
+    pub fn now_micros_sql(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+        }
+    }
+}
+
+/// How to open a [`Storage`].
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// Maximum pool size. SQLite serializes writers anyway; PostgreSQL benefits from more.
+    pub max_connections: u32,
+    /// How long a SQLite connection waits for the write lock before giving up.
+    pub busy_timeout: Duration,
+    /// How long to wait for a free pooled connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            max_connections: 10,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A handle on Synckit's database: cheap to clone, shared by every component.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Storage {
+    /// Opens the database at `url` with default options and applies the migrations.
+    ///
+    /// `sqlite://path/to/file.db` creates the file if needed and turns WAL mode on;
+    /// `postgres://user@host/db` connects to an existing database.
+    pub async fn open(url: &str) -> SyncResult<Self> {
+        let storage = Self::connect(url, StorageOptions::default()).await?;
+        storage.migrate().await?;
+        Ok(storage)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str, options: StorageOptions) -> SyncResult<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)?;
+        let url = match dialect {
+            // Create the file on first use, as an embedded database should.
+            Dialect::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            _ => url.to_owned(),
+        };
+        let connect_options = AnyConnectOptions::from_str(&url).map_err(|e| {
+            SyncError::Failed(format!("invalid database URL `{}`: {e}", redact_url(&url)))
+        })?;
+        let busy_ms = options.busy_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the writer; NORMAL sync is durable in
+                        // WAL mode across application crashes; foreign keys are off by
+                        // default in SQLite.
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                        );
+                        conn.execute(AssertSqlSafe(pragmas)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await?;
+        Ok(Storage { pool, dialect })
+    }
+
+    /// Applies the embedded migrations of this dialect. Applying them twice is a no-op.
+    pub async fn migrate(&self) -> SyncResult<()> {
+        match self.dialect {
+            Dialect::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Dialect::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool, for queries of your own (e.g. the local application's tables).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Begins a write transaction.
+    ///
+    /// On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction that reads first
+    /// and writes later fails with `SQLITE_BUSY` when another writer got in between, without
+    /// waiting for the busy timeout.
+    pub async fn begin(&self) -> SyncResult<Transaction<'static, Any>> {
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// The database's current time in microseconds since the epoch.
+    pub async fn now_micros(&self) -> SyncResult<i64> {
+        let sql = format!("SELECT {}", self.dialect.now_micros_sql());
+        let (now,): (i64,) = sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(now)
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> SyncResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+}
+
+/// A URL with its password replaced, for error messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    // scheme://user:password@host → scheme://user:***@host
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        if let Some(at) = rest.find('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:hunter2@db/x"),
+            "postgres://bob:***@db/x"
+        );
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn dialect_from_url() {
+        assert_eq!(Dialect::from_url("sqlite://x").unwrap(), Dialect::Sqlite);
+        assert_eq!(
+            Dialect::from_url("postgresql://x").unwrap(),
+            Dialect::Postgres
+        );
+        assert!(Dialect::from_url("mysql://x").is_err());
+    }
+}

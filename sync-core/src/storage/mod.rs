@@ -1,0 +1,19 @@
+//! Synckit's own tables, on SQLite (embedded default) or PostgreSQL.
+//!
+//! One [`Storage`] handle wraps a `sqlx` pool of the `Any` driver, so every query is written
+//! once; the few places where the two dialects differ (advisory locks, the clock, `BEGIN
+//! IMMEDIATE`) ask [`Storage::dialect`]. Timestamps are stored as microseconds since the Unix
+//! epoch (UTC) in `BIGINT` columns: the same on both databases, sortable, and free of the
+//! time-zone surprises `timestamp without time zone` brings.
+
+mod bindings;
+mod checkpoints;
+mod connect;
+mod locks;
+mod time;
+
+pub use bindings::{Binding, BindingScope, Bindings, SyncedState, hash_values};
+pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
+pub use connect::{Dialect, Storage, StorageOptions};
+pub use locks::LockGuard;
+pub use time::{from_micros, to_micros};

@@ -1,0 +1,1 @@
+//! The synchronizers: the flows of import, export and deletion, written once.
