@@ -23,6 +23,7 @@ pub mod mapper;
 pub mod registry;
 pub mod storage;
 pub mod sync;
+pub mod testing;
 pub mod values;
 
 pub use app::App;

@@ -9,7 +9,8 @@ CREATE TABLE sync_backends (
     settings    TEXT    NOT NULL DEFAULT '{}',
     -- Kept apart from settings so that settings can be shown and logged safely.
     secrets     TEXT    NOT NULL DEFAULT '{}',
-    enabled     BOOLEAN NOT NULL DEFAULT TRUE,
+    -- BIGINT as on SQLite, where the `Any` driver does not decode booleans.
+    enabled     BIGINT  NOT NULL DEFAULT 1,
     created_at  BIGINT  NOT NULL,
     updated_at  BIGINT  NOT NULL
 );

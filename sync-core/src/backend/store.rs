@@ -42,7 +42,7 @@ impl Backends<'_> {
         .bind(&new.name)
         .bind(settings)
         .bind(secrets)
-        .bind(new.enabled)
+        .bind(i64::from(new.enabled))
         .bind(now)
         .fetch_one(self.storage.pool())
         .await
@@ -114,7 +114,7 @@ impl Backends<'_> {
         let now = self.storage.now_micros().await?;
         let done =
             sqlx::query("UPDATE sync_backends SET enabled = $1, updated_at = $2 WHERE id = $3")
-                .bind(enabled)
+                .bind(i64::from(enabled))
                 .bind(now)
                 .bind(id.0)
                 .execute(self.storage.pool())
@@ -163,7 +163,7 @@ fn backend_from_row(row: &AnyRow) -> SyncResult<Backend> {
         name: row.try_get("name")?,
         settings,
         secrets,
-        enabled: row.try_get("enabled")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
         created_at: from_micros(row.try_get("created_at")?),
         updated_at: from_micros(row.try_get("updated_at")?),
     })

@@ -1,1 +1,36 @@
 //! The synchronizers: the flows of import, export and deletion, written once.
+//!
+//! A connector describes what is specific to a model in a small *spec* ([`ImportSpec`],
+//! [`ExportSpec`]) — how to read the remote update date, which records it depends on, how to
+//! find an existing remote record by its natural key — and registers it; the flows here do the
+//! rest the same way for every model: up-to-date checks, locks, dependencies first, mapping,
+//! local writes with the backend as origin, binding, sync state, checkpoints.
+//!
+//! Usages under which the flows are registered and looked up:
+//! [`RECORD_IMPORTER`], [`RECORD_EXPORTER`], [`RECORD_DELETER`], plus the backend adapter
+//! ([`BACKEND_ADAPTER`]), the binder ([`BINDER`]) and local repositories ([`LOCAL_REPOSITORY`]).
+
+mod batch_exporter;
+mod batch_importer;
+mod components;
+mod deleter;
+mod exporter;
+mod importer;
+mod two_way;
+
+pub use batch_exporter::{BatchExportReport, export_batch};
+pub use batch_importer::{
+    BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
+};
+pub use components::{
+    BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
+    adapter_for, binder_for, repository_for,
+};
+pub use deleter::{DefaultDeleter, DeleteOutcome, RecordDeleter, delete_record};
+pub use exporter::{
+    ExportDependency, ExportOutcome, ExportSpec, RecordExporter, SpecExporter, export_record,
+};
+pub use importer::{
+    Dependency, ImportOutcome, ImportSpec, RecordImporter, SpecImporter, import_record,
+};
+pub use two_way::{ConflictPolicy, FieldConflict, Merge, Side, merge_three_way};
