@@ -3,6 +3,11 @@
 //! This facade re-exports [`sync_core`] (the runtime), the derive macros of `sync-derive`
 //! and a [`prelude`].
 
+// The README's code sample is compiled as a doctest so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use sync_core::*;
 pub use sync_derive::*;
 
