@@ -15,8 +15,8 @@ use serde_json::json;
 use sqlx::AnyConnection;
 use synckit::prelude::*;
 use synckit::sync::{
-    ExportSpec, ImportDirectly, ImportSpec, ImportWindow, RECORD_EXPORTER, RECORD_IMPORTER,
-    RecordExporter, RecordImporter, SpecExporter, SpecImporter, import_batch,
+    BatchFields, ExportSpec, ImportDirectly, ImportSpec, ImportWindow, RECORD_EXPORTER,
+    RECORD_IMPORTER, RecordExporter, RecordImporter, SpecExporter, SpecImporter, import_batch,
 };
 use synckit::testing::{DocumentRepository, MemoryBackend};
 
@@ -44,8 +44,17 @@ struct ProductImportMapper;
 impl Mapper for ProductImportMapper {
     type Source = RemoteProduct;
     type Target = Product;
-    async fn map(&self, p: &RemoteProduct, _: &MapOptions, _: &WorkContext) -> SyncResult<MapOutput<Product>> {
-        Ok(MapOutput::Full(Product { sku: p.sku.clone(), name: p.name.clone(), list_price: p.price }))
+    async fn map(
+        &self,
+        p: &RemoteProduct,
+        _: &MapOptions,
+        _: &WorkContext,
+    ) -> SyncResult<MapOutput<Product>> {
+        Ok(MapOutput::Full(Product {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            list_price: p.price,
+        }))
     }
     fn changed_by_fields(&self) -> &'static [&'static str] {
         &["sku", "name", "price"]
@@ -59,7 +68,12 @@ struct PriceExportMapper;
 impl Mapper for PriceExportMapper {
     type Source = Product;
     type Target = serde_json::Value;
-    async fn map(&self, p: &Product, _: &MapOptions, _: &WorkContext) -> SyncResult<MapOutput<serde_json::Value>> {
+    async fn map(
+        &self,
+        p: &Product,
+        _: &MapOptions,
+        _: &WorkContext,
+    ) -> SyncResult<MapOutput<serde_json::Value>> {
         Ok(MapOutput::Full(json!({ "price": p.list_price })))
     }
     fn changed_by_fields(&self) -> &'static [&'static str] {
@@ -77,7 +91,9 @@ impl ImportSpec for ProductImport {
         &ProductImportMapper
     }
     fn remote_updated_at(&self, p: &RemoteProduct) -> Option<DateTime<Utc>> {
-        NaiveDateTime::parse_from_str(&p.updated_at, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
+        NaiveDateTime::parse_from_str(&p.updated_at, "%Y-%m-%d %H:%M:%S")
+            .ok()
+            .map(|t| t.and_utc())
     }
 }
 
@@ -101,9 +117,17 @@ struct PriceListener {
 
 #[async_trait]
 impl Listener for PriceListener {
-    async fn on_record_write(&self, _: &WorkContext, _: &mut AnyConnection, event: &RecordEvent) -> SyncResult<()> {
+    async fn on_record_write(
+        &self,
+        _: &WorkContext,
+        _: &mut AnyConnection,
+        event: &RecordEvent,
+    ) -> SyncResult<()> {
         if event.fields.iter().any(|f| f == "list_price") {
-            self.changed.lock().map_err(|_| SyncError::Failed("poisoned".into()))?.push(event.local_id);
+            self.changed
+                .lock()
+                .map_err(|_| SyncError::Failed("poisoned".into()))?
+                .push(event.local_id);
         }
         Ok(())
     }
@@ -113,7 +137,8 @@ impl Listener for PriceListener {
 async fn main() -> SyncResult<()> {
     let dir = std::env::temp_dir().join(format!("synckit-quickstart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| SyncError::Failed(e.to_string()))?;
-    let storage = Storage::open(&format!("sqlite://{}", dir.join("backoffice.db").display())).await?;
+    let storage =
+        Storage::open(&format!("sqlite://{}", dir.join("backoffice.db").display())).await?;
 
     // The remote system, seeded with a catalogue.
     let remote = MemoryBackend::new();
@@ -130,20 +155,51 @@ async fn main() -> SyncResult<()> {
     let mut registry = ComponentRegistry::new();
     registry.add_kind(BackendKind::root("demo"));
     let on = ApplyOn::kind("demo").model("product");
-    registry.register::<dyn BackendAdapter>(on.clone(), "backend.adapter", Arc::new(remote.adapter("product")));
-    registry.register::<dyn LocalRepository>(ApplyOn::any().model("product"), "local.repository", Arc::new(products.clone()));
-    registry.register::<dyn RecordImporter>(on.clone(), RECORD_IMPORTER, Arc::new(SpecImporter(ProductImport)));
-    registry.register::<dyn RecordExporter>(on.clone(), RECORD_EXPORTER, Arc::new(SpecExporter(PriceExport)));
+    registry.register::<dyn BackendAdapter>(
+        on.clone(),
+        "backend.adapter",
+        Arc::new(remote.adapter("product")),
+    );
+    registry.register::<dyn LocalRepository>(
+        ApplyOn::any().model("product"),
+        "local.repository",
+        Arc::new(products.clone()),
+    );
+    registry.register::<dyn RecordImporter>(
+        on.clone(),
+        RECORD_IMPORTER,
+        Arc::new(SpecImporter(ProductImport)),
+    );
+    registry.register::<dyn RecordExporter>(
+        on.clone(),
+        RECORD_EXPORTER,
+        Arc::new(SpecExporter(PriceExport)),
+    );
     registry.register::<dyn Listener>(on, "event.listener", listener.clone());
 
-    let backend = storage.backends().create(NewBackend::new("demo", "demo shop")).await?;
+    let backend = storage
+        .backends()
+        .create(NewBackend::new("demo", "demo shop"))
+        .await?;
     let app = App::new(registry, storage.clone()).await?;
     let ctx = app.context(backend, "product");
 
     // 1. Import everything, 100 records per page.
     let overlap = Duration::from_secs(60);
-    let first = import_batch(&ctx, ImportWindow::since(None), "updated_at", 100, overlap, &ImportDirectly).await?;
-    println!("import:        {} products imported, {} errors", first.dispatched, first.errors.len());
+    let first = import_batch(
+        &ctx,
+        ImportWindow::since(None),
+        &BatchFields::default(),
+        100,
+        overlap,
+        &ImportDirectly,
+    )
+    .await?;
+    println!(
+        "import:        {} products imported, {} errors",
+        first.dispatched,
+        first.errors.len()
+    );
     let echoes = listener.changed.lock().map(|c| c.len()).unwrap_or_default();
     println!("echo check:    {echoes} export requests caused by the import (expected 0)");
 
@@ -159,18 +215,38 @@ async fn main() -> SyncResult<()> {
 
     // 3. Export what the listener collected; a second export of the same record is an echo.
     let exporter = ctx.component::<dyn RecordExporter>(RECORD_EXPORTER)?;
-    let changed: Vec<LocalId> = listener.changed.lock().map(|c| c.clone()).unwrap_or_default();
+    let changed: Vec<LocalId> = listener
+        .changed
+        .lock()
+        .map(|c| c.clone())
+        .unwrap_or_default();
     for id in &changed {
-        exporter.run(&ctx, *id, Some(&["list_price".to_owned()])).await?;
+        exporter
+            .run(&ctx, *id, Some(&["list_price".to_owned()]))
+            .await?;
     }
     let again = exporter.run(&ctx, changed[0], None).await?;
     let (creates, writes) = remote.calls();
-    println!("export:        {} local changes sent ({writes} remote writes, {creates} creates)", changed.len());
+    println!(
+        "export:        {} local changes sent ({writes} remote writes, {creates} creates)",
+        changed.len()
+    );
     println!("re-export:     {again:?}");
 
     // 4. A second import finds everything up to date.
-    let second = import_batch(&ctx, ImportWindow::since(None), "updated_at", 100, overlap, &ImportDirectly).await?;
-    println!("second import: {} products looked at, all up to date or refreshed", second.dispatched);
+    let second = import_batch(
+        &ctx,
+        ImportWindow::since(None),
+        &BatchFields::default(),
+        100,
+        overlap,
+        &ImportDirectly,
+    )
+    .await?;
+    println!(
+        "second import: {} products looked at, all up to date or refreshed",
+        second.dispatched
+    );
 
     storage.close().await;
     let _ = std::fs::remove_dir_all(&dir);

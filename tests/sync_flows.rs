@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use synckit::prelude::*;
 use synckit::sync::{
-    Dependency, ExportOutcome, ExportSpec, ImportDirectly, ImportOutcome, ImportSpec,
-    ImportWindow, RECORD_EXPORTER, RECORD_IMPORTER, RecordExporter, RecordImporter,
-    SpecExporter, SpecImporter, binder_for, import_batch,
+    BatchFields, Dependency, ExportOutcome, ExportSpec, ImportDirectly, ImportOutcome, ImportSpec,
+    ImportWindow, RECORD_EXPORTER, RECORD_IMPORTER, RecordExporter, RecordImporter, SpecExporter,
+    SpecImporter, binder_for, import_batch,
 };
 use synckit::testing::{DocumentRepository, MemoryBackend, TestDatabase, test_databases};
 
@@ -52,8 +52,15 @@ struct GroupImportMapper;
 impl Mapper for GroupImportMapper {
     type Source = RemoteGroup;
     type Target = LocalGroup;
-    async fn map(&self, source: &RemoteGroup, _: &MapOptions, _: &WorkContext) -> SyncResult<MapOutput<LocalGroup>> {
-        Ok(MapOutput::Full(LocalGroup { name: source.code.clone() }))
+    async fn map(
+        &self,
+        source: &RemoteGroup,
+        _: &MapOptions,
+        _: &WorkContext,
+    ) -> SyncResult<MapOutput<LocalGroup>> {
+        Ok(MapOutput::Full(LocalGroup {
+            name: source.code.clone(),
+        }))
     }
     fn changed_by_fields(&self) -> &'static [&'static str] {
         &["code"]
@@ -73,7 +80,12 @@ struct CustomerImportMapper;
 impl Mapper for CustomerImportMapper {
     type Source = RemoteCustomer;
     type Target = LocalCustomer;
-    async fn map(&self, source: &RemoteCustomer, _: &MapOptions, ctx: &WorkContext) -> SyncResult<MapOutput<LocalCustomer>> {
+    async fn map(
+        &self,
+        source: &RemoteCustomer,
+        _: &MapOptions,
+        ctx: &WorkContext,
+    ) -> SyncResult<MapOutput<LocalCustomer>> {
         // external id → local id through the group's binder (Odoo's external_to_m2o).
         let groups = binder_for(&ctx.work_on("customer.group"))?;
         let mut conn = ctx.storage().pool().acquire().await?;
@@ -125,8 +137,15 @@ impl ImportSpec for CustomerImport {
     fn remote_updated_at(&self, remote: &RemoteCustomer) -> Option<DateTime<Utc>> {
         parse_time(&remote.updated_at)
     }
-    async fn dependencies(&self, _: &WorkContext, remote: &RemoteCustomer) -> SyncResult<Vec<Dependency>> {
-        Ok(vec![Dependency::new("customer.group", remote.group_id.to_string())])
+    async fn dependencies(
+        &self,
+        _: &WorkContext,
+        remote: &RemoteCustomer,
+    ) -> SyncResult<Vec<Dependency>> {
+        Ok(vec![Dependency::new(
+            "customer.group",
+            remote.group_id.to_string(),
+        )])
     }
 }
 
@@ -150,7 +169,12 @@ struct CustomerExportMapper;
 impl Mapper for CustomerExportMapper {
     type Source = LocalCustomerRecord;
     type Target = CustomerPayload;
-    async fn map(&self, source: &LocalCustomerRecord, options: &MapOptions, _: &WorkContext) -> SyncResult<MapOutput<CustomerPayload>> {
+    async fn map(
+        &self,
+        source: &LocalCustomerRecord,
+        options: &MapOptions,
+        _: &WorkContext,
+    ) -> SyncResult<MapOutput<CustomerPayload>> {
         if options.changed_fields.is_none() {
             return Ok(MapOutput::Full(CustomerPayload {
                 email: source.email.clone(),
@@ -181,10 +205,20 @@ impl ExportSpec for CustomerExport {
     fn mapper(&self) -> &CustomerExportMapper {
         &CustomerExportMapper
     }
-    async fn find_remote(&self, _: &WorkContext, adapter: &dyn BackendAdapter, payload: &Values) -> SyncResult<Option<ExternalId>> {
+    async fn find_remote(
+        &self,
+        _: &WorkContext,
+        adapter: &dyn BackendAdapter,
+        payload: &Values,
+    ) -> SyncResult<Option<ExternalId>> {
         let email = payload.get("email").cloned().unwrap_or(Value::Null);
         let query = SearchQuery::new().filter("email", Condition::Eq, email);
-        Ok(adapter.search(&query, PageRequest::first(2)).await?.items.into_iter().next())
+        Ok(adapter
+            .search(&query, PageRequest::first(2))
+            .await?
+            .items
+            .into_iter()
+            .next())
     }
 }
 
@@ -196,12 +230,28 @@ struct ExportListener {
 
 #[async_trait]
 impl Listener for ExportListener {
-    async fn on_record_create(&self, _: &WorkContext, _: &mut AnyConnection, event: &RecordEvent) -> SyncResult<()> {
-        self.events.lock().unwrap().push((event.local_id, event.fields.clone()));
+    async fn on_record_create(
+        &self,
+        _: &WorkContext,
+        _: &mut AnyConnection,
+        event: &RecordEvent,
+    ) -> SyncResult<()> {
+        self.events
+            .lock()
+            .unwrap()
+            .push((event.local_id, event.fields.clone()));
         Ok(())
     }
-    async fn on_record_write(&self, _: &WorkContext, _: &mut AnyConnection, event: &RecordEvent) -> SyncResult<()> {
-        self.events.lock().unwrap().push((event.local_id, event.fields.clone()));
+    async fn on_record_write(
+        &self,
+        _: &WorkContext,
+        _: &mut AnyConnection,
+        event: &RecordEvent,
+    ) -> SyncResult<()> {
+        self.events
+            .lock()
+            .unwrap()
+            .push((event.local_id, event.fields.clone()));
         Ok(())
     }
 }
@@ -218,25 +268,69 @@ struct Fixture {
 async fn fixture(db: TestDatabase) -> Fixture {
     let remote = MemoryBackend::new();
     let listener = Arc::new(ExportListener::default());
-    let customers = DocumentRepository::create(&db.storage, "customer").await.unwrap();
-    let groups = DocumentRepository::create(&db.storage, "customer.group").await.unwrap();
+    let customers = DocumentRepository::create(&db.storage, "customer")
+        .await
+        .unwrap();
+    let groups = DocumentRepository::create(&db.storage, "customer.group")
+        .await
+        .unwrap();
 
     let mut registry = ComponentRegistry::new();
     registry.add_kind(BackendKind::root("memory"));
     let on = |model: &str| ApplyOn::kind("memory").model(model);
     for model in ["customer", "customer.group"] {
-        registry.register::<dyn BackendAdapter>(on(model), "backend.adapter", Arc::new(remote.adapter(model)) as Arc<dyn BackendAdapter>);
+        registry.register::<dyn BackendAdapter>(
+            on(model),
+            "backend.adapter",
+            Arc::new(remote.adapter(model)) as Arc<dyn BackendAdapter>,
+        );
     }
-    registry.register::<dyn LocalRepository>(ApplyOn::any().model("customer"), "local.repository", Arc::new(customers.clone()) as Arc<dyn LocalRepository>);
-    registry.register::<dyn LocalRepository>(ApplyOn::any().model("customer.group"), "local.repository", Arc::new(groups) as Arc<dyn LocalRepository>);
-    registry.register::<dyn RecordImporter>(on("customer"), RECORD_IMPORTER, Arc::new(SpecImporter(CustomerImport)) as Arc<dyn RecordImporter>);
-    registry.register::<dyn RecordImporter>(on("customer.group"), RECORD_IMPORTER, Arc::new(SpecImporter(GroupImport)) as Arc<dyn RecordImporter>);
-    registry.register::<dyn RecordExporter>(on("customer"), RECORD_EXPORTER, Arc::new(SpecExporter(CustomerExport)) as Arc<dyn RecordExporter>);
-    registry.register::<dyn Listener>(on("customer"), "event.listener", listener.clone() as Arc<dyn Listener>);
+    registry.register::<dyn LocalRepository>(
+        ApplyOn::any().model("customer"),
+        "local.repository",
+        Arc::new(customers.clone()) as Arc<dyn LocalRepository>,
+    );
+    registry.register::<dyn LocalRepository>(
+        ApplyOn::any().model("customer.group"),
+        "local.repository",
+        Arc::new(groups) as Arc<dyn LocalRepository>,
+    );
+    registry.register::<dyn RecordImporter>(
+        on("customer"),
+        RECORD_IMPORTER,
+        Arc::new(SpecImporter(CustomerImport)) as Arc<dyn RecordImporter>,
+    );
+    registry.register::<dyn RecordImporter>(
+        on("customer.group"),
+        RECORD_IMPORTER,
+        Arc::new(SpecImporter(GroupImport)) as Arc<dyn RecordImporter>,
+    );
+    registry.register::<dyn RecordExporter>(
+        on("customer"),
+        RECORD_EXPORTER,
+        Arc::new(SpecExporter(CustomerExport)) as Arc<dyn RecordExporter>,
+    );
+    registry.register::<dyn Listener>(
+        on("customer"),
+        "event.listener",
+        listener.clone() as Arc<dyn Listener>,
+    );
 
-    let backend = db.storage.backends().create(NewBackend::new("memory", "remote")).await.unwrap();
+    let backend = db
+        .storage
+        .backends()
+        .create(NewBackend::new("memory", "remote"))
+        .await
+        .unwrap();
     let app = App::new(registry, db.storage.clone()).await.unwrap();
-    Fixture { db, app, remote, listener, backend, customers }
+    Fixture {
+        db,
+        app,
+        remote,
+        listener,
+        backend,
+        customers,
+    }
 }
 
 fn record(value: Value) -> Values {
@@ -250,7 +344,9 @@ fn record(value: Value) -> Values {
 async fn a_complete_import() {
     for db in test_databases().await.unwrap() {
         let f = fixture(db).await;
-        let group = f.remote.put("customer.group", None, record(json!({"code": "VIP"})));
+        let group = f
+            .remote
+            .put("customer.group", None, record(json!({"code": "VIP"})));
         for i in 0..25 {
             f.remote.put("customer", None, record(json!({
                 "email": format!("c{i}@example.com"), "firstname": format!("C{i}"), "group_id": group
@@ -258,7 +354,16 @@ async fn a_complete_import() {
         }
         let ctx = f.app.context(f.backend.clone(), "customer");
         let window = ImportWindow::since(None);
-        let report = import_batch(&ctx, window, "updated_at", 10, std::time::Duration::from_secs(60), &ImportDirectly).await.unwrap();
+        let report = import_batch(
+            &ctx,
+            window,
+            &BatchFields::default(),
+            10,
+            std::time::Duration::from_secs(60),
+            &ImportDirectly,
+        )
+        .await
+        .unwrap();
         assert_eq!(report.dispatched, 25, "{}", f.db.name);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert!(report.next_since.is_some());
@@ -266,34 +371,71 @@ async fn a_complete_import() {
         // The dependency was imported first and bound; every customer is bound with a sync date.
         let mut conn = f.db.storage.pool().acquire().await.unwrap();
         let group_binder = binder_for(&ctx.work_on("customer.group")).unwrap();
-        let group_local = group_binder.to_internal(&mut conn, &ExternalId::from(group.to_string())).await.unwrap().unwrap();
+        let group_local = group_binder
+            .to_internal(&mut conn, &ExternalId::from(group.to_string()))
+            .await
+            .unwrap()
+            .unwrap();
         let binder = binder_for(&ctx).unwrap();
         let first = f.remote.count("customer.group") as u64 + 1;
-        let binding = binder.binding_of_external(&mut conn, &ExternalId::from(first.to_string())).await.unwrap().unwrap();
+        let binding = binder
+            .binding_of_external(&mut conn, &ExternalId::from(first.to_string()))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(binding.sync_date.is_some());
-        let local = f.customers.get(&mut conn, binding.local_id).await.unwrap().unwrap();
+        let local = f
+            .customers
+            .get(&mut conn, binding.local_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(local.get("group_id"), Some(&json!(group_local.0)));
         assert_eq!(local.get("email"), Some(&json!("c0@example.com")));
         drop(conn);
 
         // The import's local writes did not trigger an export back to the same backend.
-        assert!(f.listener.events.lock().unwrap().is_empty(), "{}: echo", f.db.name);
+        assert!(
+            f.listener.events.lock().unwrap().is_empty(),
+            "{}: echo",
+            f.db.name
+        );
 
         // Up-to-date records are skipped; a record changed remotely is imported again.
-        let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER).unwrap();
-        let outcome = importer.run(&ctx, &ExternalId::from(first.to_string()), false).await.unwrap();
+        let importer = ctx
+            .component::<dyn RecordImporter>(RECORD_IMPORTER)
+            .unwrap();
+        let outcome = importer
+            .run(&ctx, &ExternalId::from(first.to_string()), false)
+            .await
+            .unwrap();
         assert!(matches!(outcome, ImportOutcome::UpToDate(_)), "{outcome:?}");
         let mut changed = f.remote.get("customer", first).unwrap();
         changed.insert("firstname".into(), json!("Changed"));
         // The memory backend's clock is in the past: move the sync date back to see the change.
-        sqlx::query("UPDATE sync_bindings SET sync_date = 0").execute(f.db.storage.pool()).await.unwrap();
+        sqlx::query("UPDATE sync_bindings SET sync_date = 0")
+            .execute(f.db.storage.pool())
+            .await
+            .unwrap();
         f.remote.put("customer", Some(first), changed);
-        let outcome = importer.run(&ctx, &ExternalId::from(first.to_string()), false).await.unwrap();
-        assert!(matches!(outcome, ImportOutcome::Updated { .. }), "{outcome:?}");
+        let outcome = importer
+            .run(&ctx, &ExternalId::from(first.to_string()), false)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, ImportOutcome::Updated { .. }),
+            "{outcome:?}"
+        );
 
         // A record missing remotely is a typed, record-level error.
-        let err = importer.run(&ctx, &ExternalId::from("9999"), false).await.unwrap_err();
-        assert!(matches!(err, SyncError::IdMissingInBackend { .. }), "{err:?}");
+        let err = importer
+            .run(&ctx, &ExternalId::from("9999"), false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SyncError::IdMissingInBackend { .. }),
+            "{err:?}"
+        );
         f.db.cleanup().await;
     }
 }
@@ -303,43 +445,73 @@ async fn a_complete_export() {
     for db in test_databases().await.unwrap() {
         let f = fixture(db).await;
         let ctx = f.app.context(f.backend.clone(), "customer");
-        let exporter = ctx.component::<dyn RecordExporter>(RECORD_EXPORTER).unwrap();
+        let exporter = ctx
+            .component::<dyn RecordExporter>(RECORD_EXPORTER)
+            .unwrap();
 
         // A user creates a customer: the listener sees it (it would delay the export job).
         let mut tx = f.db.storage.begin().await.unwrap();
-        let id = f.app.session(&mut tx, Origin::Local)
-            .create(&f.customers, &record(json!({"email": "ada@example.com", "name": "Ada"})))
+        let id = f
+            .app
+            .session(&mut tx, Origin::Local)
+            .create(
+                &f.customers,
+                &record(json!({"email": "ada@example.com", "name": "Ada"})),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(f.listener.events.lock().unwrap().len(), 1);
 
         let outcome = exporter.run(&ctx, id, None).await.unwrap();
-        let ExportOutcome::Created(external_id) = outcome else { panic!("{outcome:?}") };
+        let ExportOutcome::Created(external_id) = outcome else {
+            panic!("{outcome:?}")
+        };
         assert_eq!(f.remote.count("customer"), 1);
         let mut conn = f.db.storage.pool().acquire().await.unwrap();
-        let binding = binder_for(&ctx).unwrap().binding_of_local(&mut conn, id).await.unwrap().unwrap();
+        let binding = binder_for(&ctx)
+            .unwrap()
+            .binding_of_local(&mut conn, id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(binding.external_id.as_ref(), Some(&external_id));
         assert!(binding.sync_date.is_some() && binding.synced.is_some());
         drop(conn);
 
         // Exporting again sends nothing: the payload equals what was last synced.
         let outcome = exporter.run(&ctx, id, None).await.unwrap();
-        assert!(matches!(outcome, ExportOutcome::NothingToDo(_)), "{outcome:?}");
+        assert!(
+            matches!(outcome, ExportOutcome::NothingToDo(_)),
+            "{outcome:?}"
+        );
         assert_eq!(f.remote.calls(), (1, 0));
 
         // A local change sends only the changed field.
         let mut tx = f.db.storage.begin().await.unwrap();
-        f.app.session(&mut tx, Origin::Local)
+        f.app
+            .session(&mut tx, Origin::Local)
             .write(&f.customers, id, &record(json!({"name": "Ada L."})))
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let fields = vec!["name".to_owned()];
         let outcome = exporter.run(&ctx, id, Some(&fields)).await.unwrap();
-        assert_eq!(outcome, ExportOutcome::Updated { external_id: external_id.clone(), fields: fields.clone() });
+        assert_eq!(
+            outcome,
+            ExportOutcome::Updated {
+                external_id: external_id.clone(),
+                fields: fields.clone()
+            }
+        );
         let remote_id: u64 = external_id.as_str().parse().unwrap();
-        assert_eq!(f.remote.get("customer", remote_id).unwrap().get("firstname"), Some(&json!("Ada L.")));
+        assert_eq!(
+            f.remote
+                .get("customer", remote_id)
+                .unwrap()
+                .get("firstname"),
+            Some(&json!("Ada L."))
+        );
         f.db.cleanup().await;
     }
 }
@@ -350,8 +522,13 @@ async fn a_crash_between_remote_create_and_bind_does_not_duplicate() {
         let f = fixture(db).await;
         let ctx = f.app.context(f.backend.clone(), "customer");
         let mut tx = f.db.storage.begin().await.unwrap();
-        let id = f.app.session(&mut tx, Origin::Local)
-            .create(&f.customers, &record(json!({"email": "grace@example.com", "name": "Grace"})))
+        let id = f
+            .app
+            .session(&mut tx, Origin::Local)
+            .create(
+                &f.customers,
+                &record(json!({"email": "grace@example.com", "name": "Grace"})),
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -359,13 +536,27 @@ async fn a_crash_between_remote_create_and_bind_does_not_duplicate() {
         // Simulate the crash: the intent was committed and the remote create happened, the
         // bind did not.
         let mut conn = f.db.storage.pool().acquire().await.unwrap();
-        binder_for(&ctx).unwrap().record_export_intent(&mut conn, id).await.unwrap();
+        binder_for(&ctx)
+            .unwrap()
+            .record_export_intent(&mut conn, id)
+            .await
+            .unwrap();
         drop(conn);
-        f.remote.put("customer", None, record(json!({"email": "grace@example.com", "firstname": "Grace"})));
+        f.remote.put(
+            "customer",
+            None,
+            record(json!({"email": "grace@example.com", "firstname": "Grace"})),
+        );
 
-        let exporter = ctx.component::<dyn RecordExporter>(RECORD_EXPORTER).unwrap();
+        let exporter = ctx
+            .component::<dyn RecordExporter>(RECORD_EXPORTER)
+            .unwrap();
         let outcome = exporter.run(&ctx, id, None).await.unwrap();
-        assert!(matches!(outcome, ExportOutcome::Adopted(_)), "{}: {outcome:?}", f.db.name);
+        assert!(
+            matches!(outcome, ExportOutcome::Adopted(_)),
+            "{}: {outcome:?}",
+            f.db.name
+        );
         assert_eq!(f.remote.count("customer"), 1, "no duplicate");
         f.db.cleanup().await;
     }

@@ -1,9 +1,11 @@
-//! The batch import flow: every record changed in a window, page by page.
+//! The batch import flow: every record changed in a window, with keyset paging.
 
+use std::cmp::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use super::components::{RECORD_IMPORTER, adapter_for};
 use super::importer::RecordImporter;
@@ -31,22 +33,56 @@ impl ImportWindow {
     }
 }
 
+/// Which fields of the remote records drive a batch import.
+#[derive(Debug, Clone)]
+pub struct BatchFields {
+    /// The modification date (`updated_at`; `created_at` for records that never change).
+    pub updated: String,
+    /// The record id, the tie-breaker of the sort and the external id.
+    pub id: String,
+}
+
+impl Default for BatchFields {
+    fn default() -> Self {
+        BatchFields {
+            updated: "updated_at".into(),
+            id: "id".into(),
+        }
+    }
+}
+
 /// How a batch import hands each record over: import it now, or delay a job.
 #[async_trait]
 pub trait RecordDispatch: Send + Sync {
-    /// Handles one record found in the window.
-    async fn dispatch(&self, ctx: &WorkContext, external_id: &ExternalId) -> SyncResult<()>;
+    /// Handles one record found in the window; `record` is its data from the search page,
+    /// read at `read_at`.
+    async fn dispatch(
+        &self,
+        ctx: &WorkContext,
+        external_id: &ExternalId,
+        record: Value,
+        read_at: DateTime<Utc>,
+    ) -> SyncResult<()>;
 }
 
-/// Imports each record directly, in the batch's own task.
+/// Imports each record directly, in the batch's own task, from the search page's data.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportDirectly;
 
 #[async_trait]
 impl RecordDispatch for ImportDirectly {
-    async fn dispatch(&self, ctx: &WorkContext, external_id: &ExternalId) -> SyncResult<()> {
+    async fn dispatch(
+        &self,
+        ctx: &WorkContext,
+        external_id: &ExternalId,
+        record: Value,
+        read_at: DateTime<Utc>,
+    ) -> SyncResult<()> {
         let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
-        importer.run(ctx, external_id, false).await.map(|_| ())
+        importer
+            .import_data(ctx, external_id, record, read_at, false)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -55,6 +91,8 @@ impl RecordDispatch for ImportDirectly {
 pub struct BatchImportReport {
     /// Records found in the window and handed over.
     pub dispatched: u64,
+    /// Pages fetched.
+    pub pages: u64,
     /// Records whose dispatch failed, with the error; the others went on.
     pub errors: Vec<(ExternalId, SyncError)>,
     /// Where the next run's window starts: `until` minus the overlap when every record went
@@ -62,42 +100,99 @@ pub struct BatchImportReport {
     pub next_since: Option<DateTime<Utc>>,
 }
 
-/// Searches the backend for records of the context's model modified in `window` (on
-/// `updated_field`), pages through every result with one page in memory at a time, and
-/// dispatches each record.
+/// Imports every record of the context's model modified in `window`.
 ///
-/// The next window starts `overlap` before this one's end: a record modified while the
-/// search ran, or stamped by a clock a little behind, is found again (and skipped cheaply
-/// when up to date) rather than missed.
+/// Pages are read with a **keyset** cursor `(updated, id)`: each page asks for records
+/// modified at or after the last one seen, sorted by `(updated, id)`, and drops those not
+/// past the cursor. Offset paging over a set that changes while it is read skips records
+/// (a record modified meanwhile leaves the window and shifts every later record one place
+/// back); a keyset cursor does not, and it does not depend on how a backend answers a page
+/// past the end. Only one page is in memory at a time.
+///
+/// The next window starts `overlap` before this one's end: a record modified while the run
+/// went on, or stamped by a clock a little behind, is found again (and skipped cheaply when
+/// up to date) rather than missed.
 pub async fn import_batch(
     ctx: &WorkContext,
     window: ImportWindow,
-    updated_field: &str,
+    fields: &BatchFields,
     page_size: u32,
     overlap: Duration,
     dispatch: &dyn RecordDispatch,
 ) -> SyncResult<BatchImportReport> {
     let adapter = adapter_for(ctx)?;
-    let mut query = SearchQuery::new();
-    if let Some(since) = window.since {
-        query = query.filter(updated_field, Condition::Gteq, format_time(since));
-    }
-    query = query
-        .filter(updated_field, Condition::Lt, format_time(window.until))
-        .sort_by(updated_field, true);
-
+    let page_size = page_size.max(1);
+    let until = format_time(window.until);
+    let mut cursor: Option<(String, Value)> = None;
+    let mut page_number = 1;
     let mut report = BatchImportReport::default();
-    let mut next = Some(PageRequest::first(page_size.max(1)));
-    while let Some(request) = next {
-        let page = adapter.search(&query, request).await?;
-        for external_id in &page.items {
+    loop {
+        let mut query = SearchQuery::new();
+        let from = cursor
+            .as_ref()
+            .map(|(updated, _)| updated.clone())
+            .or_else(|| window.since.map(format_time));
+        if let Some(from) = from {
+            query = query.filter(&fields.updated, Condition::Gteq, from);
+        }
+        query = query
+            .filter(&fields.updated, Condition::Lt, until.clone())
+            .sort_by(&fields.updated, true)
+            .sort_by(&fields.id, true);
+        let read_at = Utc::now();
+        let request = PageRequest {
+            number: page_number,
+            size: page_size,
+        };
+        let page = adapter.search_read(&query, request).await?;
+        report.pages += 1;
+        let Some(last) = page.items.last() else { break };
+        let last_key = (
+            text(last.get(&fields.updated)),
+            last.get(&fields.id).cloned().unwrap_or(Value::Null),
+        );
+        let has_next = page.next.is_some();
+        for record in page.items {
+            let updated = text(record.get(&fields.updated));
+            let id = record.get(&fields.id).cloned().unwrap_or(Value::Null);
+            if let Some((cursor_updated, cursor_id)) = &cursor {
+                if updated == *cursor_updated && compare_ids(&id, cursor_id) != Ordering::Greater {
+                    continue; // seen on the previous page
+                }
+            }
+            let external_id = match &id {
+                Value::String(s) => ExternalId(s.clone()),
+                Value::Number(n) => ExternalId(n.to_string()),
+                _ => {
+                    report.errors.push((
+                        ExternalId(String::new()),
+                        SyncError::invalid_data(
+                            format!("{} on page {page_number}", ctx.model()),
+                            fields.id.clone(),
+                            "the record has no id",
+                        ),
+                    ));
+                    continue;
+                }
+            };
             report.dispatched += 1;
-            if let Err(error) = dispatch.dispatch(ctx, external_id).await {
+            if let Err(error) = dispatch.dispatch(ctx, &external_id, record, read_at).await {
                 tracing::warn!(model = ctx.model(), %external_id, %error, "record import failed");
-                report.errors.push((external_id.clone(), error));
+                report.errors.push((external_id, error));
             }
         }
-        next = page.next;
+        if !has_next {
+            break;
+        }
+        // A page whose records all share the cursor's date cannot move the cursor: step
+        // through that date with offsets instead, then resume keyset paging.
+        match &cursor {
+            Some((cursor_updated, _)) if *cursor_updated == last_key.0 => page_number += 1,
+            _ => page_number = 1,
+        }
+        if page_number == 1 {
+            cursor = Some(last_key);
+        }
     }
     let overlap = chrono::Duration::from_std(overlap).unwrap_or_else(|_| chrono::Duration::zero());
     report.next_since = if report.errors.is_empty() {
@@ -106,6 +201,27 @@ pub async fn import_batch(
         window.since
     };
     Ok(report)
+}
+
+fn text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Numeric ids compare as numbers (`9 < 10`), others as text.
+fn compare_ids(a: &Value, b: &Value) -> Ordering {
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => text(Some(a)).cmp(&text(Some(b))),
+    }
 }
 
 /// Backends filter on text dates; this is the `YYYY-MM-DD HH:MM:SS` UTC form most use.

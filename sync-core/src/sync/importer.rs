@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::components::{RECORD_IMPORTER, adapter_for, binder_for, repository_for};
@@ -67,12 +68,30 @@ impl Dependency {
 /// Imports one record. Registered under [`RECORD_IMPORTER`] per model.
 #[async_trait]
 pub trait RecordImporter: Send + Sync {
-    /// Imports the record `external_id` of the context's model; `force` skips the
-    /// up-to-date check.
+    /// Reads the record `external_id` of the context's model from the backend and imports
+    /// it; `force` skips the up-to-date check.
     async fn run(
         &self,
         ctx: &WorkContext,
         external_id: &ExternalId,
+        force: bool,
+    ) -> SyncResult<ImportOutcome> {
+        // Taken before the read: a change made on the remote side while we import is newer
+        // than this sync date, so the next incremental run picks it up.
+        let read_at = Utc::now();
+        let record = adapter_for(ctx)?.read(external_id).await?;
+        self.import_data(ctx, external_id, record, read_at, force)
+            .await
+    }
+
+    /// Imports a record already read (e.g. from a search page, which saves one request per
+    /// record); `read_at` is when the read started.
+    async fn import_data(
+        &self,
+        ctx: &WorkContext,
+        external_id: &ExternalId,
+        record: Value,
+        read_at: DateTime<Utc>,
         force: bool,
     ) -> SyncResult<ImportOutcome>;
 }
@@ -166,13 +185,15 @@ pub struct SpecImporter<S>(pub S);
 
 #[async_trait]
 impl<S: ImportSpec> RecordImporter for SpecImporter<S> {
-    async fn run(
+    async fn import_data(
         &self,
         ctx: &WorkContext,
         external_id: &ExternalId,
+        record: Value,
+        read_at: DateTime<Utc>,
         force: bool,
     ) -> SyncResult<ImportOutcome> {
-        import_record(&self.0, ctx, external_id, force).await
+        import_record_data(&self.0, ctx, external_id, record, read_at, force).await
     }
 }
 
@@ -185,13 +206,23 @@ pub async fn import_record<S: ImportSpec>(
     external_id: &ExternalId,
     force: bool,
 ) -> SyncResult<ImportOutcome> {
-    let record = format!("{} {external_id}", ctx.model());
-    let adapter = adapter_for(ctx)?;
-    let binder = binder_for(ctx)?;
-    // Taken before the read: a change made on the remote side while we import is newer than
-    // this sync date, so the next incremental run picks it up.
     let read_at = Utc::now();
-    let remote: S::Remote = from_values(&record, adapter.read(external_id).await?)?;
+    let record = adapter_for(ctx)?.read(external_id).await?;
+    import_record_data(spec, ctx, external_id, record, read_at, force).await
+}
+
+/// [`import_record`] for a record already read at `read_at`.
+pub async fn import_record_data<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    external_id: &ExternalId,
+    data: Value,
+    read_at: DateTime<Utc>,
+    force: bool,
+) -> SyncResult<ImportOutcome> {
+    let record = format!("{} {external_id}", ctx.model());
+    let binder = binder_for(ctx)?;
+    let remote: S::Remote = from_values(&record, data)?;
 
     if let Some(reason) = spec.skip_reason(ctx, &remote).await? {
         return Ok(ImportOutcome::Skipped(reason));

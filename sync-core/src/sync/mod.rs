@@ -20,7 +20,7 @@ mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
 pub use batch_importer::{
-    BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
+    BatchFields, BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
 };
 pub use components::{
     BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
@@ -32,5 +32,6 @@ pub use exporter::{
 };
 pub use importer::{
     Dependency, ImportOutcome, ImportSpec, RecordImporter, SpecImporter, import_record,
+    import_record_data,
 };
 pub use two_way::{ConflictPolicy, FieldConflict, Merge, Side, merge_three_way};
