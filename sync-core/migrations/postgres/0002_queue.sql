@@ -10,19 +10,19 @@ CREATE TABLE queue_jobs (
     args             TEXT    NOT NULL,
     state            TEXT    NOT NULL CHECK (state IN ('wait_dependencies', 'pending', 'enqueued', 'started', 'done', 'failed', 'cancelled')),
     -- Lower runs first.
-    priority         INTEGER NOT NULL DEFAULT 10,
+    priority         BIGINT  NOT NULL DEFAULT 10,
     -- Not before this instant; NULL means as soon as possible.
     eta              BIGINT,
     -- Counted tries used so far; max_retries = 0 retries forever.
-    retry            INTEGER NOT NULL DEFAULT 0,
-    max_retries      INTEGER NOT NULL DEFAULT 5,
+    retry            BIGINT  NOT NULL DEFAULT 0,
+    max_retries      BIGINT  NOT NULL DEFAULT 5,
     retry_pattern    TEXT,
     channel          TEXT    NOT NULL DEFAULT 'root',
     identity_key     TEXT,
     timeout_ms       BIGINT,
     graph_id         TEXT,
     -- Set when another job depends on this one, so that finishing it looks for children.
-    has_dependents   BOOLEAN NOT NULL DEFAULT FALSE,
+    has_dependents   BIGINT  NOT NULL DEFAULT 0,
     -- The lease: which worker runs the job, until when, and the attempt number that fences
     -- out a worker whose lease was taken away.
     worker_id        TEXT,

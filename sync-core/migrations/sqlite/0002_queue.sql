@@ -22,7 +22,7 @@ CREATE TABLE queue_jobs (
     timeout_ms       BIGINT,
     graph_id         TEXT,
     -- Set when another job depends on this one, so that finishing it looks for children.
-    has_dependents   BOOLEAN NOT NULL DEFAULT 0,
+    has_dependents   BIGINT  NOT NULL DEFAULT 0,
     -- The lease: which worker runs the job, until when, and the attempt number that fences
     -- out a worker whose lease was taken away.
     worker_id        TEXT,

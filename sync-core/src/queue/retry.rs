@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(p.delay_after(0), None);
         assert_eq!(p.delay_after(4), Some(Duration::from_secs(10)));
         assert_eq!(p.delay_after(5), Some(Duration::from_secs(20)));
-        assert_eq!(p.next_delay(Some(Duration::from_secs(3)), 5), Duration::from_secs(3));
+        assert_eq!(
+            p.next_delay(Some(Duration::from_secs(3)), 5),
+            Duration::from_secs(3)
+        );
         assert_eq!(RetryPattern::new().next_delay(None, 1), DEFAULT_RETRY_DELAY);
     }
 

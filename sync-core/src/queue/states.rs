@@ -11,7 +11,9 @@ use crate::error::SyncError;
 /// starts in `wait_dependencies`. A retryable error sends it back to `pending` with an eta;
 /// any other error, or the last counted retry, sends it to `failed`. Operators move jobs to
 /// `pending` (requeue), `done` or `cancelled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waits for all its parents to be done.

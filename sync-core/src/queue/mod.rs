@@ -1,0 +1,74 @@
+//! The persistent job queue: queue_job's semantics, without its weaknesses.
+//!
+//! - **Job functions** are declared with `#[job]` on an `async fn` (or by implementing
+//!   [`JobFunction`]) and delayed with typed, serde-serialized arguments and options:
+//!   priority (lower first, default 10), eta, max retries (default 5, 0 = forever),
+//!   description, channel, identity key, timeout.
+//! - **Transactional enqueue**: [`Queue::delay`] writes on the caller's connection, so a local
+//!   write and the jobs it causes commit or roll back together.
+//! - **States** ([`JobState`]): wait_dependencies, pending, enqueued, started, done, failed,
+//!   cancelled. **Graphs** ([`chain`], [`group`], [`Delayable::on_done`]): a child starts
+//!   when all its parents are done; a failed parent keeps it waiting.
+//! - **Identity keys** are enforced by a unique index over live jobs (also started ones),
+//!   so a duplicate delayed by a concurrent transaction finds the first job.
+//! - **Errors** map onto [`SyncError`](crate::SyncError): retryable (optional delay,
+//!   optionally not counted), [`RetryPattern`]s, nothing-to-do sets the job done, any other
+//!   error fails it with its error chain, and so does the last counted retry.
+//! - **Channels** ([`ChannelConfig`]): a tree of global capacities with sequential and
+//!   throttled channels.
+//! - **Workers** ([`Worker`]): any number of processes on PostgreSQL (`FOR UPDATE SKIP
+//!   LOCKED`, LISTEN/NOTIFY), N concurrent jobs per process on SQLite; leases with
+//!   heartbeats, fencing attempt numbers, dead-worker rescue that counts the retry, per-job
+//!   timeouts, graceful stop.
+//! - **Management** ([`Queue::list_jobs`], [`Queue::requeue`], [`Queue::purge`], …) and the
+//!   `synckit jobs` CLI.
+//! - **Testing** ([`JobTrap`], [`Queue::run_synchronously`]).
+//!
+//! ```no_run
+//! use sync_core::queue::{Delayable, JobRegistry, Queue, Worker};
+//! # async fn demo(registry: JobRegistry) -> sync_core::SyncResult<()> {
+//! let queue = Queue::open("sqlite://synckit.db").await?;
+//! let mut tx = queue.storage().begin().await?;
+//! queue.delay(&mut *tx, Delayable::from_parts("ping", ())?).await?;
+//! tx.commit().await?;
+//! Worker::builder(queue, registry).build().run_until_idle().await?;
+//! # Ok(()) }
+//! ```
+
+mod channels;
+mod graph;
+mod handle;
+mod job;
+mod manage;
+mod options;
+mod outcome;
+mod registry;
+mod retry;
+mod states;
+mod store;
+mod testing;
+mod worker;
+
+pub use channels::{ChannelConfig, ChannelSpec, DEFAULT_RETENTION, ROOT, normalize_channel};
+pub use graph::{FlatGraph, Graph, chain, group};
+pub use handle::{DelayedGraph, Queue};
+pub use job::{
+    BoxFuture, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, IntoJobOutput, JobContext, JobDefaults,
+    JobFunction, JobId, JobInfo, JobOutput,
+};
+pub use manage::{HistoryRecord, JobFilter, JobRecord};
+pub use options::{Delayable, Eta, IdentityKey, JobOptions};
+pub use registry::JobRegistry;
+pub use retry::{DEFAULT_RETRY_DELAY, RetryDelay, RetryPattern};
+pub use states::JobState;
+pub use testing::{JobTrap, TrappedJob};
+pub use worker::{
+    NOTIFY_CHANNEL, Worker, WorkerBuilder, WorkerOptions, WorkerStats, shutdown_signal,
+};
+
+/// What `#[job]`'s generated code needs, reachable through the facade alone.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+}
