@@ -15,6 +15,7 @@ pub mod adapter;
 pub mod app;
 pub mod backend;
 pub mod binder;
+pub mod binding_model;
 pub mod context;
 pub mod error;
 pub mod ids;
@@ -27,6 +28,9 @@ pub mod sync;
 pub mod testing;
 pub mod values;
 
+#[doc(hidden)]
+pub mod __private;
+
 pub use app::App;
 pub use context::{Origin, WorkContext};
 pub use error::{SyncError, SyncResult};
@@ -38,13 +42,15 @@ pub mod prelude {
     pub use crate::app::App;
     pub use crate::backend::{Backend, BackendKind, NewBackend, Secret, Secrets};
     pub use crate::binder::{Binder, TableBinder};
+    pub use crate::binding_model::{BindingModel, TypedBinder, TypedBinding};
     pub use crate::context::{Origin, WorkContext};
     pub use crate::error::{SyncError, SyncResult};
     pub use crate::ids::{BackendId, ExternalId, LocalId};
     pub use crate::local::{EventKind, Listener, LocalRepository, LocalSession, RecordEvent};
-    pub use crate::mapper::{MapOptions, MapOutput, Mapper};
+    pub use crate::mapper::{DerivedMapper, MapOptions, MapOutput, MapRecord, MapTarget, Mapper};
     pub use crate::queue::{
-        Delayable, JobContext, JobFunction, JobId, JobRegistry, JobState, Queue, Worker, chain, group,
+        Delayable, JobContext, JobFunction, JobId, JobRegistry, JobState, Queue, Worker, chain,
+        group,
     };
     pub use crate::registry::{ApplyOn, ComponentRegistry};
     pub use crate::storage::{Binding, Storage};

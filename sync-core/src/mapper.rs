@@ -1,6 +1,18 @@
 //! Mappers: turning a source record into target values.
+//!
+//! A [`Mapper`] is the component synchronizers call (`dyn Mapper`, registered under the
+//! `import.mapper` / `export.mapper` usages). Connector authors rarely write one by hand:
+//! `#[derive(Mapper)]` on a target struct implements [`MapTarget`] for it, and
+//! [`DerivedMapper`] turns any [`MapTarget`] into a [`Mapper`].
+//!
+//! A mapping run sees a [`MapRecord`]: the source record, its parent record (for the items
+//! of a sub-mapping) and the [`MapOptions`].
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -19,6 +31,10 @@ pub struct MapOptions {
     pub changed_fields: Option<BTreeSet<String>>,
     /// Free options passed down to method mappings and sub-mappers.
     pub custom: Values,
+    /// Values forced onto the output, applied last (after the finalize hook) and only to
+    /// the top-level record, never to the items of a sub-mapping. On a full output each key
+    /// must name a target field and deserialize into its type.
+    pub forced: Values,
 }
 
 impl MapOptions {
@@ -44,8 +60,14 @@ impl MapOptions {
         MapOptions {
             for_create: false,
             changed_fields: Some(fields.into_iter().map(Into::into).collect()),
-            custom: Values::new(),
+            ..MapOptions::default()
         }
+    }
+
+    /// The same options with one forced value (see [`MapOptions::forced`]).
+    pub fn force(mut self, field: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.forced.insert(field.to_owned(), value.into());
+        self
     }
 
     /// Whether a mapping reading `fields` runs under these options.
@@ -57,8 +79,9 @@ impl MapOptions {
     }
 }
 
-/// What a mapper produced: the full typed target on create, the values of the mappings that
-/// ran on update.
+/// What a mapper produced: the full typed target when every mapping ran (on create, or on an
+/// update without a changed-field filter and without `only_create` mappings), else the
+/// values of the mappings that ran (a partial payload).
 #[derive(Debug, Clone, PartialEq)]
 pub enum MapOutput<T> {
     /// Every target field (for create, or an update without a changed-field filter).
@@ -96,4 +119,170 @@ pub trait Mapper: Send + Sync {
     /// Every source field some mapping reads or is `changed_by`: a listener uses it to tell
     /// whether a local write needs an export at all.
     fn changed_by_fields(&self) -> &'static [&'static str];
+}
+
+/// One record being mapped: the source, its parent (the record that owns the items of a
+/// sub-mapping; `()` at the top level) and the options of the run.
+///
+/// Method mappings, skip hooks and finalize hooks receive it. It dereferences to the source,
+/// so `record.email` reads the source's `email`.
+pub struct MapRecord<'a, S: ?Sized, P: ?Sized = ()> {
+    /// The record read.
+    pub source: &'a S,
+    /// The record owning `source` when it is an item of a sub-mapping.
+    pub parent: &'a P,
+    /// The options of the run, the same for a record and its items.
+    pub options: &'a MapOptions,
+    /// Forced values: `Some` only for the top-level record of a run.
+    forced: Option<&'a Values>,
+}
+
+// Manual impls: a derive would require `S: Clone` and `P: Clone` for a struct of references.
+impl<S: ?Sized, P: ?Sized> Clone for MapRecord<'_, S, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: ?Sized, P: ?Sized> Copy for MapRecord<'_, S, P> {}
+
+impl<S: ?Sized + fmt::Debug, P: ?Sized> fmt::Debug for MapRecord<'_, S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapRecord")
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ?Sized, P: ?Sized> Deref for MapRecord<'_, S, P> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        self.source
+    }
+}
+
+impl<'a, S: ?Sized> MapRecord<'a, S, ()> {
+    /// The top-level record of a run; it receives the options' forced values.
+    pub fn new(source: &'a S, options: &'a MapOptions) -> Self {
+        MapRecord {
+            source,
+            parent: &(),
+            options,
+            forced: Some(&options.forced),
+        }
+    }
+}
+
+impl<'a, S: ?Sized, P: ?Sized> MapRecord<'a, S, P> {
+    /// The record of one item of this record's sub-mapping: same options, this record's
+    /// source as parent, no forced values.
+    pub fn child<C: ?Sized>(&self, item: &'a C) -> MapRecord<'a, C, S> {
+        MapRecord {
+            source: item,
+            parent: self.source,
+            options: self.options,
+            forced: None,
+        }
+    }
+
+    /// The same record seen without its parent (for mappers that do not declare one).
+    pub fn without_parent(&self) -> MapRecord<'a, S, ()> {
+        MapRecord {
+            source: self.source,
+            parent: &(),
+            options: self.options,
+            forced: self.forced,
+        }
+    }
+
+    /// The forced values to apply to this record's output (empty for sub-mapping items).
+    pub fn forced(&self) -> Option<&'a Values> {
+        self.forced.filter(|forced| !forced.is_empty())
+    }
+}
+
+/// A type a mapper produces from a `Source` record whose parent record is a `P`.
+///
+/// `#[derive(Mapper)]` implements it; see the `sync-derive` crate for the attributes. A
+/// target that declares no parent implements it for every `P`, so that it can be the item
+/// mapper of any sub-mapping; one that declares `parent = Order` only for `P = Order`.
+pub trait MapTarget<P: ?Sized + Sync = ()>: Sized + Send {
+    /// The record read.
+    type Source: Sync;
+
+    /// Every source field some mapping reads or is `changed_by` (see
+    /// [`Mapper::changed_by_fields`]), in declaration order.
+    const SOURCE_FIELDS: &'static [&'static str];
+
+    /// Maps one record.
+    fn map_record(
+        record: MapRecord<'_, Self::Source, P>,
+        ctx: &WorkContext,
+    ) -> impl Future<Output = SyncResult<MapOutput<Self>>> + Send;
+}
+
+/// The [`Mapper`] component of a [`MapTarget`]: what a connector registers.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use sync_core::prelude::*;
+/// # use sync_core::mapper::MapTarget;
+/// fn register<T>(registry: &mut ComponentRegistry)
+/// where
+///     T: MapTarget<Source: Send + Sync + 'static> + Sync + 'static,
+/// {
+///     let mapper: Arc<dyn Mapper<Source = T::Source, Target = T>> =
+///         Arc::new(DerivedMapper::<T>::new());
+///     registry.register(ApplyOn::kind("magento").model("customer"), "import.mapper", mapper);
+/// }
+/// ```
+pub struct DerivedMapper<T>(PhantomData<fn() -> T>);
+
+impl<T> DerivedMapper<T> {
+    /// The mapper of `T`.
+    pub const fn new() -> Self {
+        DerivedMapper(PhantomData)
+    }
+}
+
+impl<T> Default for DerivedMapper<T> {
+    fn default() -> Self {
+        DerivedMapper::new()
+    }
+}
+
+impl<T> Clone for DerivedMapper<T> {
+    fn clone(&self) -> Self {
+        DerivedMapper::new()
+    }
+}
+
+impl<T> fmt::Debug for DerivedMapper<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DerivedMapper<{}>", std::any::type_name::<T>())
+    }
+}
+
+#[async_trait]
+impl<T> Mapper for DerivedMapper<T>
+where
+    T: MapTarget<Source: Send + Sync>,
+{
+    type Source = T::Source;
+    type Target = T;
+
+    async fn map(
+        &self,
+        source: &Self::Source,
+        options: &MapOptions,
+        ctx: &WorkContext,
+    ) -> SyncResult<MapOutput<T>> {
+        T::map_record(MapRecord::new(source, options), ctx).await
+    }
+
+    fn changed_by_fields(&self) -> &'static [&'static str] {
+        T::SOURCE_FIELDS
+    }
 }
