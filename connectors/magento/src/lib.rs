@@ -1,9 +1,22 @@
 //! `sync-magento`: the Magento 2 connector built on Synckit.
 //!
 //! It registers the backend kinds `magento` ← `magento-2.3` ← `magento-2.4`, a REST backend
-//! adapter, binding models, mappers and synchronizers for Magento's websites, stores,
-//! customers, categories, products and sale orders, and the exports of customers (two-way),
-//! invoices, shipments, order statuses and stock quantities.
+//! adapter per model (searchCriteria, keyset paging, store scopes, errors mapped onto the
+//! taxonomy: 404 missing, 400 invalid data, 429/5xx/network retryable with `Retry-After`),
+//! and, as they land, binding models, mappers and synchronizers for Magento's websites,
+//! stores, customers, categories, products and sale orders, and the exports of customers
+//! (two-way), invoices, shipments, order statuses and stock quantities.
+
+pub mod adapter;
+pub mod client;
+pub mod errors;
+pub mod resources;
+pub mod search_criteria;
+pub mod settings;
+
+pub use adapter::MagentoAdapter;
+pub use client::MagentoClient;
+pub use settings::{Credentials, MagentoSettings};
 
 /// The name of the generic Magento backend kind, the root of the version chain.
 pub const MAGENTO: &str = "magento";
