@@ -318,6 +318,16 @@ impl Worker {
                 rescued: AtomicU64::new(0),
             },
         });
+        // Jobs of workers that died while this one was not running wait for no timer.
+        match store::rescue_expired(&storage).await {
+            Ok(rescued) => {
+                shared
+                    .counters
+                    .rescued
+                    .fetch_add(rescued.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!("rescuing expired leases failed: {e}"),
+        }
         let writer = tokio::spawn(write_loop(shared.clone(), worker_id.clone(), writer_rx));
         let mut background = JoinSet::new();
         background.spawn(heartbeat_loop(
@@ -366,6 +376,11 @@ impl Worker {
             let woken = wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            // Read before claiming: an outcome stored during the claim may have released
+            // work the claim could not see yet.
+            let quiet = buffer.is_empty()
+                && tasks.is_empty()
+                && shared.unstored.load(Ordering::Acquire) == 0;
             if !exhausted && room > 0 && buffer.len() <= prefetch / 2 {
                 let want = room.min(options.claim_batch);
                 let claimed = if constrained {
@@ -379,12 +394,7 @@ impl Worker {
                         exhausted = jobs.len() < want;
                         let got_none = jobs.is_empty();
                         buffer.extend(jobs);
-                        if stop_when_idle
-                            && got_none
-                            && buffer.is_empty()
-                            && tasks.is_empty()
-                            && shared.unstored.load(Ordering::Acquire) == 0
-                        {
+                        if stop_when_idle && got_none && quiet {
                             break;
                         }
                         if !got_none {
@@ -398,11 +408,7 @@ impl Worker {
                     }
                 }
             }
-            let idle = stop_when_idle
-                && buffer.is_empty()
-                && tasks.is_empty()
-                && shared.unstored.load(Ordering::Acquire) == 0;
-            if idle {
+            if stop_when_idle && quiet && exhausted {
                 // Everything ran and was stored: claim once more (children may have been
                 // released) before stopping.
                 exhausted = false;
@@ -719,6 +725,8 @@ async fn rescue_loop(shared: Arc<Shared>, every: Duration) {
     drop(shared);
     let mut interval = tokio::time::interval(every.max(Duration::from_millis(10)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The worker rescued once before starting: wait a full interval.
+    interval.tick().await;
     loop {
         interval.tick().await;
         match store::rescue_expired(&storage).await {
