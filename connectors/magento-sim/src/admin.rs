@@ -126,11 +126,11 @@ async fn tokens_revoke(State(s): State<SimState>) -> Response {
     Json(json!({ "ok": true })).into_response()
 }
 
-fn patch_of(body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn patch_of(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("the body must be a JSON object")),
-        Err(e) => Err(bad(format!("invalid JSON: {e}"))),
+        Ok(_) => Err("the body must be a JSON object".into()),
+        Err(e) => Err(format!("invalid JSON: {e}")),
     }
 }
 
@@ -149,7 +149,7 @@ async fn customer_edit(
 ) -> Response {
     let patch = match patch_of(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let known = [
         "firstname",
@@ -169,12 +169,11 @@ async fn customer_edit(
     if let Some(k) = patch.keys().find(|k| !known.contains(&k.as_str())) {
         return bad(format!("unknown field {k}"));
     }
-    if let Some(email) = patch.get("email").and_then(Value::as_str) {
-        if let Some(other) = s.read().customer_by_email(1, email) {
-            if other != id {
-                return bad("another customer has this email");
-            }
-        }
+    if let Some(email) = patch.get("email").and_then(Value::as_str)
+        && let Some(other) = s.read().customer_by_email(1, email)
+        && other != id
+    {
+        return bad("another customer has this email");
     }
     let ok = s.edit_customer(id, |c| {
         for (k, v) in &patch {
@@ -231,7 +230,7 @@ async fn product_edit(
 ) -> Response {
     let patch = match patch_of(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let known = [
         "name",
@@ -283,7 +282,7 @@ async fn order_edit(
 ) -> Response {
     let patch = match patch_of(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad(e),
     };
     let known = ["status", "state", "comment"];
     if let Some(k) = patch.keys().find(|k| !known.contains(&k.as_str())) {

@@ -373,7 +373,7 @@ impl SortKey {
     }
 
     /// Total order over keys.
-    pub fn cmp(&self, other: &SortKey) -> Ordering {
+    pub fn compare(&self, other: &SortKey) -> Ordering {
         match (self, other) {
             (SortKey::Null, SortKey::Null) => Ordering::Equal,
             (SortKey::Null, _) => Ordering::Less,

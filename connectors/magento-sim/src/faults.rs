@@ -226,15 +226,15 @@ impl FaultState {
             return None;
         }
         let mut f = self.faults.lock().ok()?;
-        if let Some(p) = &f.path_contains {
-            if !path.contains(p.as_str()) {
-                return None;
-            }
+        if let Some(p) = &f.path_contains
+            && !path.contains(p.as_str())
+        {
+            return None;
         }
-        if let Some(ms) = &f.methods {
-            if !ms.iter().any(|m| m.eq_ignore_ascii_case(method)) {
-                return None;
-            }
+        if let Some(ms) = &f.methods
+            && !ms.iter().any(|m| m.eq_ignore_ascii_case(method))
+        {
+            return None;
         }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut r = mix(self.seed ^ mix(n.wrapping_add(1)));

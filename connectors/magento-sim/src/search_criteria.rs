@@ -219,7 +219,7 @@ impl SearchCriteria {
             // Stable, so rows tied on every key keep primary-key order, like InnoDB's scan.
             keyed.sort_by(|a, b| {
                 for (i, s) in sorts.iter().enumerate() {
-                    let o = a.0[i].cmp(&b.0[i]);
+                    let o = a.0[i].compare(&b.0[i]);
                     let o = if s.direction.as_deref() == Some("ASC") {
                         o
                     } else {

@@ -94,11 +94,11 @@ impl Checker<'_> {
                     .into_iter()
                     .flatten()
                 {
-                    if let Some(r) = r.as_str() {
-                        if !m.contains_key(r) {
-                            self.errors
-                                .push(format!("{path}: required field {r} missing ({name})"));
-                        }
+                    if let Some(r) = r.as_str()
+                        && !m.contains_key(r)
+                    {
+                        self.errors
+                            .push(format!("{path}: required field {r} missing ({name})"));
                     }
                 }
             }
@@ -144,21 +144,21 @@ fn validate(schema: &Value, method: &str, template: &str, resp: &Resp, errors: &
     if resp.status != 200 {
         // Error bodies: `parameters` deviates from the schema (see the module doc).
         let mut b = body.clone();
-        if let Some(obj) = b.as_object_mut() {
-            if let Some(p) = obj.remove("parameters") {
-                let item = &schema["definitions"]["error-parameters-item"]["properties"];
-                match p {
-                    Value::Object(m) => {
-                        for k in m.keys() {
-                            if item.get(k).is_none() {
-                                c.errors
-                                    .push(format!("{template}: error parameter {k} not declared"));
-                            }
+        if let Some(obj) = b.as_object_mut()
+            && let Some(p) = obj.remove("parameters")
+        {
+            let item = &schema["definitions"]["error-parameters-item"]["properties"];
+            match p {
+                Value::Object(m) => {
+                    for k in m.keys() {
+                        if item.get(k).is_none() {
+                            c.errors
+                                .push(format!("{template}: error parameter {k} not declared"));
                         }
                     }
-                    Value::Array(a) => assert!(a.iter().all(|x| !x.is_object() && !x.is_array())),
-                    other => c.errors.push(format!("{template}: parameters {other}")),
                 }
+                Value::Array(a) => assert!(a.iter().all(|x| !x.is_object() && !x.is_array())),
+                other => c.errors.push(format!("{template}: parameters {other}")),
             }
         }
         c.check(s, &b, &format!("{method} {template} {status}"));

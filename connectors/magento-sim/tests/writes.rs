@@ -369,21 +369,22 @@ async fn deterministic_by_seed_and_realistic() {
     .await
     .json();
     assert_eq!(ra, rb);
-    let db = a.state().read();
-    assert!(
-        db.orders.iter().any(|o| o.customer_id.is_none()),
-        "guest orders"
-    );
-    assert!(
-        db.orders.iter().any(|o| o.store_id == 2)
-            && db.orders.iter().any(|o| o.increment_id.starts_with('2'))
-    );
-    assert!(
-        db.live_products()
-            .any(|p| p.type_id == "configurable" && !p.configurable_links.is_empty())
-    );
-    assert!(db.live_customers().any(|c| c.addresses.len() == 2));
-    drop(db);
+    {
+        let db = a.state().read();
+        assert!(
+            db.orders.iter().any(|o| o.customer_id.is_none()),
+            "guest orders"
+        );
+        assert!(
+            db.orders.iter().any(|o| o.store_id == 2)
+                && db.orders.iter().any(|o| o.increment_id.starts_with('2'))
+        );
+        assert!(
+            db.live_products()
+                .any(|p| p.type_id == "configurable" && !p.configurable_links.is_empty())
+        );
+        assert!(db.live_customers().any(|c| c.addresses.len() == 2));
+    }
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -202,12 +202,12 @@ fn products(db: &mut Db, seed: u64, n: u32) {
             let name = format!("{head} {middle} {noun}");
             let p = price(&mut r, 18, 89);
             let c0 = r.below(COLORS.len() as u64) as usize;
-            let colors: Vec<(u32, &str)> = (0..r.range(1, 3) as usize)
+            let colors: Vec<OptionLabel> = (0..r.range(1, 3) as usize)
                 .map(|i| COLORS[(c0 + i * 3) % COLORS.len()])
                 .collect();
             let s0 = r.below(2) as usize;
-            let sizes: Vec<(u32, &str)> = SIZES[s0..s0 + r.range(2, 4) as usize].to_vec();
-            let mut combos: Vec<((u32, &str), (u32, &str))> = Vec::new();
+            let sizes: Vec<OptionLabel> = SIZES[s0..s0 + r.range(2, 4) as usize].to_vec();
+            let mut combos: Vec<(OptionLabel, OptionLabel)> = Vec::new();
             for s in &sizes {
                 for c in &colors {
                     combos.push((*s, *c));
@@ -648,10 +648,10 @@ fn orders(db: &mut Db, seed: u64, n: u32) {
             |c| c.store_id,
         );
         let mut created = BASE_TS + r.range(0, SPAN);
-        if let Some(c) = &customer {
-            if created < c.created_at {
-                created = c.created_at + r.range(3600, 30 * DAY);
-            }
+        if let Some(c) = &customer
+            && created < c.created_at
+        {
+            created = c.created_at + r.range(3600, 30 * DAY);
         }
         let (first, last, email) = match &customer {
             Some(c) => (c.firstname.clone(), c.lastname.clone(), c.email.clone()),

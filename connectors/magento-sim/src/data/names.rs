@@ -251,9 +251,19 @@ pub const PRODUCT_MIDDLES: &[&str] = &[
     "Breathe-Easy",
 ];
 
-/// Apparel kinds: (SKU letters, noun, French noun, German noun, women/men category ids,
+/// An apparel kind: (SKU letters, noun, French noun, German noun, women/men category ids,
 /// attribute set id).
-pub const APPAREL: &[(&str, &str, &str, &str, [u32; 2], u32)] = &[
+pub type ApparelKind = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    [u32; 2],
+    u32,
+);
+
+/// Apparel kinds.
+pub const APPAREL: &[ApparelKind] = &[
     (
         "H",
         "Hoodie",
@@ -282,6 +292,9 @@ pub const GEAR: &[(&str, &str, &str, &str, u32)] = &[
         21,
     ),
 ];
+
+/// A select option: (option id, label).
+pub type OptionLabel = (u32, &'static str);
 
 /// Colors: (option id, label).
 pub const COLORS: &[(u32, &str)] = &[

@@ -143,10 +143,10 @@ pub fn write_views(o: &mut JsonOut) {
 pub fn write_configs(o: &mut JsonOut, base_url: &str, codes: Option<&[String]>) {
     o.begin_arr();
     for s in STORE_VIEWS.iter().filter(|s| s.id != 0) {
-        if let Some(codes) = codes {
-            if !codes.iter().any(|c| c == s.code) {
-                continue;
-            }
+        if let Some(codes) = codes
+            && !codes.iter().any(|c| c == s.code)
+        {
+            continue;
         }
         let link = if s.id == 1 {
             format!("{base_url}/")

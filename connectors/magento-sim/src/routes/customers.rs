@@ -311,14 +311,14 @@ pub fn create(ctx: &Ctx<'_>) -> ApiResult<String> {
     let input = b
         .obj("customer", "customer-data-customer-interface")?
         .ok_or_else(|| ApiError::required("customer"))?;
-    if let Some(p) = b.str("password")? {
-        if p.len() < 8 {
-            return Err(ApiError::new(
-                400,
-                "The password needs at least %1 characters. Create a new password and try again.",
-            )
-            .positional(vec!["8".into()]));
-        }
+    if let Some(p) = b.str("password")?
+        && p.len() < 8
+    {
+        return Err(ApiError::new(
+            400,
+            "The password needs at least %1 characters. Create a new password and try again.",
+        )
+        .positional(vec!["8".into()]));
     }
     let mut db = ctx.state.db.write().unwrap_or_else(|e| e.into_inner());
     let store = if ctx.store.id == 0 { 1 } else { ctx.store.id };
@@ -362,13 +362,13 @@ pub fn update(ctx: &Ctx<'_>) -> ApiResult<String> {
         .ok_or_else(|| ApiError::no_such_entity("customerId", i64::from(id)))?;
     apply_customer(&mut db, &mut c, input)?;
     check_required(&c)?;
-    if let Some(other) = db.customer_by_email(c.website_id, &c.email) {
-        if other != id {
-            return Err(ApiError::new(
-                400,
-                "A customer with the same email address already exists in an associated website.",
-            ));
-        }
+    if let Some(other) = db.customer_by_email(c.website_id, &c.email)
+        && other != id
+    {
+        return Err(ApiError::new(
+            400,
+            "A customer with the same email address already exists in an associated website.",
+        ));
     }
     c.updated_at = now().max(c.updated_at);
     let json = customer_json(&c);

@@ -314,12 +314,11 @@ pub(crate) fn parse_body(content_type: Option<&str>, body: &[u8]) -> ApiResult<V
     let mut parts = ct.split(';');
     let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     for p in parts {
-        if let Some((k, v)) = p.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("charset")
-                && !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-            {
-                return Err(ApiError::new(400, "UTF-8 is the only supported charset."));
-            }
+        if let Some((k, v)) = p.split_once('=')
+            && k.trim().eq_ignore_ascii_case("charset")
+            && !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(ApiError::new(400, "UTF-8 is the only supported charset."));
         }
     }
     if mime != "application/json" {

@@ -439,16 +439,16 @@ fn save(ctx: &Ctx<'_>, path_sku: Option<&str>) -> ApiResult<String> {
     let is_new = existing.is_none();
     let mut p = existing.unwrap_or_else(|| new_product(&db, lookup.clone()));
     apply_product(&db, &mut p, input, store)?;
-    if let Some(s) = body_sku {
-        if !s.eq_ignore_ascii_case(&p.sku) {
-            if db.product_by_sku(&s).is_some_and(|o| o.id != p.id) {
-                return Err(ApiError::new(
-                    400,
-                    "The product was unable to be saved. Please try again.",
-                ));
-            }
-            p.sku = s;
+    if let Some(s) = body_sku
+        && !s.eq_ignore_ascii_case(&p.sku)
+    {
+        if db.product_by_sku(&s).is_some_and(|o| o.id != p.id) {
+            return Err(ApiError::new(
+                400,
+                "The product was unable to be saved. Please try again.",
+            ));
         }
+        p.sku = s;
     }
     if is_new {
         if p.name.trim().is_empty() && p.store_names.is_empty() {
