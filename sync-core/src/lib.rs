@@ -14,6 +14,7 @@
 pub mod adapter;
 pub mod app;
 pub mod backend;
+pub mod batch;
 pub mod binder;
 pub mod binding_model;
 pub mod context;
