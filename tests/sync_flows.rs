@@ -224,12 +224,12 @@ impl ExportSpec for CustomerExport {
 
 /// Records the events it receives, as an export listener would before delaying a job.
 #[derive(Default)]
-struct ExportListener {
+struct RecordingListener {
     events: Mutex<Vec<(LocalId, Vec<String>)>>,
 }
 
 #[async_trait]
-impl Listener for ExportListener {
+impl Listener for RecordingListener {
     async fn on_record_create(
         &self,
         _: &WorkContext,
@@ -260,14 +260,19 @@ struct Fixture {
     db: TestDatabase,
     app: App,
     remote: MemoryBackend,
-    listener: Arc<ExportListener>,
+    listener: Arc<RecordingListener>,
     backend: Backend,
     customers: DocumentRepository,
 }
 
 async fn fixture(db: TestDatabase) -> Fixture {
+    fixture_with(db, None).await
+}
+
+/// The fixture, with `extra_listener` also registered for customers.
+async fn fixture_with(db: TestDatabase, extra_listener: Option<Arc<dyn Listener>>) -> Fixture {
     let remote = MemoryBackend::new();
-    let listener = Arc::new(ExportListener::default());
+    let listener = Arc::new(RecordingListener::default());
     let customers = DocumentRepository::create(&db.storage, "customer")
         .await
         .unwrap();
@@ -315,6 +320,9 @@ async fn fixture(db: TestDatabase) -> Fixture {
         "event.listener",
         listener.clone() as Arc<dyn Listener>,
     );
+    if let Some(extra) = extra_listener {
+        registry.register::<dyn Listener>(on("customer"), "event.listener", extra);
+    }
 
     let backend = db
         .storage
@@ -558,6 +566,79 @@ async fn a_crash_between_remote_create_and_bind_does_not_duplicate() {
             f.db.name
         );
         assert_eq!(f.remote.count("customer"), 1, "no duplicate");
+        f.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn local_writes_delay_export_jobs_in_their_transaction() {
+    use synckit::queue::{JobFilter, JobRegistry, Worker};
+    use synckit::sync::{ExportListener, register_sync_jobs};
+    for db in test_databases().await.unwrap() {
+        let listener: Arc<dyn Listener> =
+            Arc::new(ExportListener::new("customer", &["email", "name"]));
+        let f = fixture_with(db, Some(listener)).await;
+        let queue = f.app.queue().clone();
+
+        // A rolled-back write leaves no job behind.
+        let mut tx = f.db.storage.begin().await.unwrap();
+        f.app
+            .session(&mut tx, Origin::Local)
+            .create(
+                &f.customers,
+                &record(json!({"email": "x@example.com", "name": "X"})),
+            )
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert!(
+            queue
+                .list_jobs(&JobFilter::default())
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            f.db.name
+        );
+
+        // A committed write commits its job; a worker exports it.
+        let mut tx = f.db.storage.begin().await.unwrap();
+        let id = f
+            .app
+            .session(&mut tx, Origin::Local)
+            .create(
+                &f.customers,
+                &record(json!({"email": "ada@example.com", "name": "Ada"})),
+            )
+            .await
+            .unwrap();
+        // A write of a field the export does not read delays nothing.
+        f.app
+            .session(&mut tx, Origin::Local)
+            .write(&f.customers, id, &record(json!({"internal_note": "vip"})))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            queue.list_jobs(&JobFilter::default()).await.unwrap().len(),
+            1
+        );
+
+        let mut jobs = JobRegistry::new();
+        register_sync_jobs(&mut jobs);
+        let stats = Worker::builder(queue.clone(), jobs)
+            .data(f.app.clone())
+            .build()
+            .run_until_idle()
+            .await
+            .unwrap();
+        let jobs_after = queue.list_jobs(&JobFilter::default()).await.unwrap();
+        assert_eq!(
+            f.remote.count("customer"),
+            1,
+            "{}: {stats:?} {jobs_after:?}",
+            f.db.name
+        );
         f.db.cleanup().await;
     }
 }

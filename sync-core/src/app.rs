@@ -1,4 +1,4 @@
-//! [`App`]: the assembled runtime — registry, storage and the enabled backends.
+//! [`App`]: the assembled runtime — registry, storage, job queue and the enabled backends.
 
 use std::sync::{Arc, RwLock};
 
@@ -9,6 +9,7 @@ use crate::context::{Origin, WorkContext};
 use crate::error::{SyncError, SyncResult};
 use crate::ids::BackendId;
 use crate::local::{EventKind, Listener, LocalSession, RecordEvent};
+use crate::queue::Queue;
 use crate::registry::ComponentRegistry;
 use crate::storage::Storage;
 
@@ -18,6 +19,7 @@ pub const LISTENER_USAGE: &str = "event.listener";
 struct AppInner {
     registry: Arc<ComponentRegistry>,
     storage: Storage,
+    queue: Queue,
     /// The enabled backends, whose listeners receive local events.
     backends: RwLock<Arc<Vec<Backend>>>,
 }
@@ -38,12 +40,22 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Assembles an app and loads its enabled backends.
+    /// Assembles an app and loads its enabled backends. Its job queue polls for new jobs;
+    /// use [`App::with_queue`] with a queue opened from a URL to let PostgreSQL workers
+    /// LISTEN for them.
     pub async fn new(registry: ComponentRegistry, storage: Storage) -> SyncResult<App> {
+        let queue = Queue::new(storage.clone());
+        Self::with_queue(registry, queue).await
+    }
+
+    /// Assembles an app on the storage of `queue`.
+    pub async fn with_queue(registry: ComponentRegistry, queue: Queue) -> SyncResult<App> {
+        let storage = queue.storage().clone();
         let app = App {
             inner: Arc::new(AppInner {
                 registry: Arc::new(registry),
                 storage,
+                queue,
                 backends: RwLock::new(Arc::new(Vec::new())),
             }),
         };
@@ -74,6 +86,11 @@ impl App {
     /// The storage.
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// The job queue, to delay jobs (in a transaction, with [`Queue::delay`]).
+    pub fn queue(&self) -> &Queue {
+        &self.inner.queue
     }
 
     /// The component registry.

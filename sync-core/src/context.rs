@@ -168,6 +168,11 @@ impl WorkContext {
         self.env.app.registry()
     }
 
+    /// The job queue.
+    pub fn queue(&self) -> &crate::queue::Queue {
+        self.env.app.queue()
+    }
+
     /// The application this work runs in.
     pub fn app(&self) -> &App {
         &self.env.app

@@ -16,6 +16,7 @@ mod components;
 mod deleter;
 mod exporter;
 mod importer;
+mod jobs;
 mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
@@ -33,5 +34,9 @@ pub use exporter::{
 pub use importer::{
     Dependency, ImportOutcome, ImportSpec, RecordImporter, SpecImporter, import_record,
     import_record_data,
+};
+pub use jobs::{
+    DelayImport, DeleteRecordArgs, DeleteRecordJob, ExportListener, ExportRecordArgs,
+    ExportRecordJob, ImportRecordArgs, ImportRecordJob, register_sync_jobs,
 };
 pub use two_way::{ConflictPolicy, FieldConflict, Merge, Side, merge_three_way};
