@@ -260,6 +260,12 @@ impl Executions<'_> {
         .bind(step.id)
         .execute(self.storage.pool())
         .await?;
+        // The job's `updated_at` is its heartbeat: cleanup abandons executions without one.
+        sqlx::query("UPDATE sync_job_executions SET updated_at = $1 WHERE id = $2")
+            .bind(to_micros(Utc::now()))
+            .bind(step.job_execution_id)
+            .execute(self.storage.pool())
+            .await?;
         Ok(())
     }
 

@@ -16,20 +16,42 @@
 //!   counters ([`Counters`]) and warnings.
 //! - **Readers**: [`EntityByIdReader`] (ids from the run parameters), [`RemotePagingReader`]
 //!   and [`LocalModifiedSinceReader`] (incremental, with a clock-skew overlap).
+//! - **Integrations** ([`Integration`]): a backend with its enabled connectors and sync
+//!   settings; **connectors** ([`Connector`]) gathered in an [`IntegrationType`] per backend
+//!   kind with the job file they use.
+//! - **Forward sync** ([`forward_sync`]): connectors in order, gated, each with a status
+//!   row and an incremental cursor; periodically from the worker ([`schedule_due_syncs`]).
+//! - **Reverse sync** ([`ReverseSyncListener`], [`request_reverse_sync`], [`reverse_sync`]):
+//!   a local change schedules the connector's export job with the entity's id; a request
+//!   while one is queued is merged into it, never lost; [`TwoWayWriter`] settles conflicts
+//!   with a per-field three-way merge and the sync priority.
+//! - **Cleanup** ([`cleanup`]) of old statuses and executions, keeping each connector's
+//!   latest cursor.
 //!
-//! Register the built-ins once per registry with [`register_builtins`].
+//! Register the built-ins once per registry with [`register_builtins`], and the queue jobs
+//! with [`register_jobs`].
 
+mod cleanup;
 mod components;
+mod connector;
 mod context;
 mod definition;
 mod execution;
 mod execution_status;
+mod forward;
 mod integration;
 mod job;
 mod reader;
+mod reverse;
+mod run;
+mod schedule;
+mod status;
 mod step;
+mod two_way_writer;
 
+pub use cleanup::{CleanupPolicy, CleanupReport, cleanup};
 pub use components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
+pub use connector::{Connector, INTEGRATION_TYPE_USAGE, IntegrationType, ProcessedStatuses};
 pub use context::{FORCE_PARAMETER, ID_PARAMETER, IDS_PARAMETER, JobParameters, StepContext};
 pub use definition::{
     DEFAULT_BATCH_SIZE, DefinitionError, JobCatalog, JobDefinition, JobType, StepDefinition,
@@ -38,6 +60,7 @@ pub use execution::{
     Counters, ExecutionFilter, Executions, JobExecution, StepExecution, StoredWarning, Warning,
 };
 pub use execution_status::{BatchStatus, ExitStatus};
+pub use forward::{SyncOptions, SyncReport, forward_sync};
 pub use integration::{
     DEFAULT_OVERLAP, Integration, Integrations, NewIntegration, SyncPriority, SyncSettings,
 };
@@ -47,3 +70,22 @@ pub use reader::{
     LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_CURSOR,
     REMOTE_PAGING, RemotePagingReader, format_time, parse_time, register_builtins,
 };
+pub use reverse::{
+    ReverseSyncArgs, ReverseSyncJob, ReverseSyncListener, pending_ids, queued_job,
+    request_reverse_sync, reverse_sync,
+};
+pub use run::ConnectorRun;
+pub use schedule::{
+    ForwardSyncArgs, ForwardSyncJob, schedule_due_syncs, schedule_forward_sync,
+    spawn_periodic_syncs,
+};
+pub use status::{ConnectorStatus, NewStatus, StatusCode, Statuses, stats_message};
+pub use two_way_writer::{TWO_WAY_WRITER, TwoWayWriter};
+
+/// Adds the batch queue jobs ([`ForwardSyncJob`], [`ReverseSyncJob`]) to a worker's registry.
+/// The worker must also be given the [`App`](crate::App) as data.
+pub fn register_jobs(registry: crate::queue::JobRegistry) -> crate::queue::JobRegistry {
+    registry
+        .register::<ForwardSyncJob>()
+        .register::<ReverseSyncJob>()
+}

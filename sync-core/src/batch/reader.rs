@@ -7,6 +7,7 @@
 //! | `remote_paging` | remote records page by page, changed since the cursor | `since_field` (default `updated_at`), `page_size` (default 100), `overlap_secs` |
 //! | `local_modified_since` | local records modified since the cursor | `page_size`, `overlap_secs` |
 //! | `pass_through` (processor) | the item unchanged | — |
+//! | `two_way_writer` (writer) | see [`TwoWayWriter`](super::TwoWayWriter) | `fields` |
 //!
 //! The two incremental readers keep their cursor in the connector's status data (see
 //! [`StepContext::set_status_data`]): the next run starts from the cursor of the last
@@ -20,9 +21,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
-use super::components::{ItemProcessor, ItemReader, ItemStream};
+use super::components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
 use super::context::StepContext;
 use super::integration::DEFAULT_OVERLAP;
+use super::two_way_writer::{TWO_WAY_WRITER, TwoWayWriter};
 use crate::adapter::{BackendAdapter, Condition, PageRequest, SearchQuery};
 use crate::error::{SyncError, SyncResult};
 use crate::ids::LocalId;
@@ -46,7 +48,7 @@ pub const REMOTE_CURSOR: &str = "last_sync_at";
 /// The status-data key of [`LocalModifiedSinceReader`]'s cursor.
 pub const LOCAL_CURSOR: &str = "last_local_sync_at";
 
-/// Registers the built-in readers and processor for any backend kind and model.
+/// Registers the built-in readers, processor and writer for any backend kind and model.
 pub fn register_builtins(registry: &mut ComponentRegistry) {
     registry.register::<dyn ItemReader>(ApplyOn::any(), ENTITY_BY_ID, Arc::new(EntityByIdReader));
     registry.register::<dyn ItemReader>(
@@ -60,6 +62,7 @@ pub fn register_builtins(registry: &mut ComponentRegistry) {
         Arc::new(LocalModifiedSinceReader),
     );
     registry.register::<dyn ItemProcessor>(ApplyOn::any(), PASS_THROUGH, Arc::new(PassThrough));
+    registry.register::<dyn ItemWriter>(ApplyOn::any(), TWO_WAY_WRITER, Arc::new(TwoWayWriter));
 }
 
 /// Returns each item unchanged.

@@ -74,3 +74,205 @@ impl ItemWriter for MirrorWriter {
         Ok(())
     }
 }
+
+/// Imports remote customers into the local `customer` documents with the backend as
+/// origin, binding them; counts added and updated.
+pub struct ImportWriter {
+    pub customers: Arc<DocumentRepository>,
+}
+
+#[async_trait]
+impl ItemWriter for ImportWriter {
+    async fn write(
+        &self,
+        step: &mut StepContext,
+        conn: &mut AnyConnection,
+        items: &[Value],
+    ) -> SyncResult<()> {
+        let work = step.work().clone();
+        let bindings = work.storage().bindings();
+        for item in items {
+            let external = item
+                .get("id")
+                .map(|id| sync_core::ExternalId(id.to_string()))
+                .ok_or_else(|| SyncError::invalid_data("remote customer", "id", "missing"))?;
+            let mut values = object(item.clone());
+            values.remove("id");
+            values.remove("updated_at");
+            let origin = sync_core::Origin::Backend(work.backend().id);
+            let existing = bindings
+                .by_external(conn, work.binding_scope(), &external)
+                .await?;
+            let local_id = match existing {
+                Some(binding) => {
+                    let mut session = work.app().session(&mut *conn, origin);
+                    session
+                        .write(self.customers.as_ref(), binding.local_id, &values)
+                        .await?;
+                    step.counters_mut().updated += 1;
+                    binding.local_id
+                }
+                None => {
+                    let mut session = work.app().session(&mut *conn, origin);
+                    let id = session.create(self.customers.as_ref(), &values).await?;
+                    step.counters_mut().added += 1;
+                    id
+                }
+            };
+            let bound = bindings
+                .bind(
+                    conn,
+                    work.binding_scope(),
+                    &external,
+                    local_id,
+                    chrono::Utc::now(),
+                )
+                .await?;
+            bindings
+                .set_synced_state(conn, bound.id, &sync_core::storage::SyncedState::of(values))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Always fails the step (a connector whose remote side is down).
+pub struct DownWriter;
+
+#[async_trait]
+impl ItemWriter for DownWriter {
+    async fn write(
+        &self,
+        _step: &mut StepContext,
+        _conn: &mut AnyConnection,
+        _items: &[Value],
+    ) -> SyncResult<()> {
+        Err(SyncError::Network {
+            message: "connection refused".into(),
+            after: None,
+        })
+    }
+}
+
+/// The jobs of the test connector.
+pub const SHOP_JOBS: &str = r#"
+[jobs.customer_import]
+type = "import"
+
+[[jobs.customer_import.steps]]
+name = "import"
+reader = "remote_paging"
+processor = "test.rules"
+writer = "test.import"
+
+[jobs.customer_export]
+type = "export"
+
+[[jobs.customer_export.steps]]
+name = "export"
+reader = "entity_by_id"
+processor = "pass_through"
+writer = "two_way_writer"
+batch_size = 1
+parameters = { fields = ["name", "city", "phone"] }
+
+[jobs.order_import]
+type = "import"
+model = "order"
+
+[[jobs.order_import.steps]]
+name = "import"
+reader = "remote_paging"
+processor = "pass_through"
+writer = "test.down"
+"#;
+
+/// An app with the `shop` integration type, a memory backend and local customers.
+pub struct Shop {
+    pub app: sync_core::App,
+    pub backend: sync_core::backend::Backend,
+    pub remote: sync_core::testing::MemoryBackend,
+    pub customers: Arc<DocumentRepository>,
+    pub queue: sync_core::queue::Queue,
+}
+
+/// Builds the shop on a storage; `gate` decides whether connector `group` may run.
+pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
+    use sync_core::adapter::BackendAdapter;
+    use sync_core::batch::{Connector, IntegrationType, JobCatalog, ReverseSyncListener};
+    use sync_core::registry::{ApplyOn, ComponentRegistry};
+
+    let customers = Arc::new(
+        DocumentRepository::create(storage, "customer")
+            .await
+            .unwrap(),
+    );
+    let remote = sync_core::testing::MemoryBackend::new();
+    let queue = sync_core::queue::Queue::new(storage.clone());
+    let mut registry = ComponentRegistry::new();
+    sync_core::batch::register_builtins(&mut registry);
+    registry.register::<dyn LocalRepository>(
+        ApplyOn::any().model("customer"),
+        "local.repository",
+        customers.clone(),
+    );
+    for model in ["customer", "order"] {
+        registry.register::<dyn BackendAdapter>(
+            ApplyOn::kind("shop").model(model),
+            "backend.adapter",
+            Arc::new(remote.adapter(model)),
+        );
+    }
+    registry.register::<dyn ItemProcessor>(ApplyOn::kind("shop"), "test.rules", Arc::new(Rules));
+    registry.register::<dyn ItemWriter>(
+        ApplyOn::kind("shop"),
+        "test.import",
+        Arc::new(ImportWriter {
+            customers: customers.clone(),
+        }),
+    );
+    registry.register::<dyn ItemWriter>(ApplyOn::kind("shop"), "test.down", Arc::new(DownWriter));
+    registry.register::<dyn sync_core::local::Listener>(
+        ApplyOn::kind("shop"),
+        "event.listener",
+        Arc::new(ReverseSyncListener::new(queue.clone())),
+    );
+    let jobs = JobCatalog::parse("tests/shop-jobs.toml", SHOP_JOBS).unwrap();
+    IntegrationType::new("shop", jobs)
+        .connector(
+            Connector::new("customer", "Customers", "customer", "customer_import")
+                .two_way("customer_export")
+                .order(10)
+                .supports_force_sync(),
+        )
+        .connector(Connector::new("order", "Orders", "order", "order_import"))
+        .connector(
+            Connector::new("group", "Groups", "customer", "customer_import")
+                .order(20)
+                .allowed_if(|_, done| {
+                    done.get("customer")
+                        .is_some_and(|s| s.code == sync_core::batch::StatusCode::Completed)
+                }),
+        )
+        .connector(
+            Connector::new("never", "Never", "customer", "customer_import")
+                .allowed_if(|_, done| done.contains_key("nothing")),
+        )
+        .register(&mut registry)
+        .unwrap();
+    let backend = storage
+        .backends()
+        .create(sync_core::backend::NewBackend::new("shop", "shop-1"))
+        .await
+        .unwrap();
+    let app = sync_core::App::new(registry, storage.clone())
+        .await
+        .unwrap();
+    Shop {
+        app,
+        backend,
+        remote,
+        customers,
+        queue,
+    }
+}
