@@ -8,15 +8,25 @@
 //! (two-way), invoices, shipments, order statuses and stock quantities.
 
 pub mod adapter;
+pub mod backend;
 pub mod client;
 pub mod errors;
+pub mod models;
 pub mod resources;
 pub mod search_criteria;
 pub mod settings;
+pub mod time;
 
 pub use adapter::MagentoAdapter;
+pub use backend::{MAGENTO, MAGENTO_2_3, MAGENTO_2_4, MagentoClients, client_for};
 pub use client::MagentoClient;
 pub use settings::{Credentials, MagentoSettings};
 
-/// The name of the generic Magento backend kind, the root of the version chain.
-pub const MAGENTO: &str = "magento";
+use sync_core::registry::ComponentRegistry;
+
+/// Registers the whole connector: the kinds, the REST adapters, the binding models, the
+/// importers and the exporters.
+pub fn register(registry: &mut ComponentRegistry) {
+    backend::register_backend(registry);
+    models::register_models(registry);
+}

@@ -69,6 +69,9 @@ impl Default for StorageOptions {
 pub struct Storage {
     pool: AnyPool,
     dialect: Dialect,
+    /// What makes this installation's advisory locks its own: PostgreSQL advisory locks are
+    /// per database, and two installations may share one database in two schemas.
+    lock_namespace: std::sync::Arc<str>,
 }
 
 impl Storage {
@@ -121,7 +124,20 @@ impl Storage {
             })
             .connect_with(connect_options)
             .await?;
-        Ok(Storage { pool, dialect })
+        let lock_namespace = match dialect {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => {
+                let (schema,): (String,) = sqlx::query_as("SELECT current_schema()::text")
+                    .fetch_one(&pool)
+                    .await?;
+                schema
+            }
+        };
+        Ok(Storage {
+            pool,
+            dialect,
+            lock_namespace: lock_namespace.into(),
+        })
     }
 
     /// Applies the embedded migrations of this dialect. Applying them twice is a no-op.
@@ -144,6 +160,11 @@ impl Storage {
     /// The pool, for queries of your own (e.g. the local application's tables).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The namespace of this installation's advisory locks (its PostgreSQL schema).
+    pub(crate) fn lock_namespace(&self) -> &str {
+        &self.lock_namespace
     }
 
     /// The SQL dialect.

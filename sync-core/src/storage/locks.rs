@@ -68,7 +68,7 @@ impl Storage {
                 }
             }
             Dialect::Postgres => {
-                let lock_id = advisory_key(key);
+                let lock_id = advisory_key(&format!("{}:{key}", self.lock_namespace()));
                 let mut conn = self.pool().acquire().await?;
                 let (acquired,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
                     .bind(lock_id)

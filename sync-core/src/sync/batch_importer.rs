@@ -36,18 +36,35 @@ impl ImportWindow {
 /// Which fields of the remote records drive a batch import.
 #[derive(Debug, Clone)]
 pub struct BatchFields {
-    /// The modification date (`updated_at`; `created_at` for records that never change).
-    pub updated: String,
+    /// The modification date (`updated_at`; `created_at` for records that never change);
+    /// `None` for models without one (e.g. Magento's customer groups), which are imported
+    /// whole every time.
+    pub updated: Option<String>,
     /// The record id, the tie-breaker of the sort and the external id.
     pub id: String,
 }
 
+impl BatchFields {
+    /// Records keyed by `id` and dated by `updated`.
+    pub fn new(updated: &str, id: &str) -> Self {
+        BatchFields {
+            updated: Some(updated.to_owned()),
+            id: id.to_owned(),
+        }
+    }
+
+    /// Records without a modification date, keyed by `id`.
+    pub fn undated(id: &str) -> Self {
+        BatchFields {
+            updated: None,
+            id: id.to_owned(),
+        }
+    }
+}
+
 impl Default for BatchFields {
     fn default() -> Self {
-        BatchFields {
-            updated: "updated_at".into(),
-            id: "id".into(),
-        }
+        BatchFields::new("updated_at", "id")
     }
 }
 
@@ -126,19 +143,25 @@ pub async fn import_batch(
     let mut cursor: Option<(String, Value)> = None;
     let mut page_number = 1;
     let mut report = BatchImportReport::default();
+    let no_date = String::new();
+    let updated_field = fields.updated.as_ref().unwrap_or(&no_date);
     loop {
         let mut query = SearchQuery::new();
-        let from = cursor
-            .as_ref()
-            .map(|(updated, _)| updated.clone())
-            .or_else(|| window.since.map(format_time));
-        if let Some(from) = from {
-            query = query.filter(&fields.updated, Condition::Gteq, from);
+        if fields.updated.is_some() {
+            let from = cursor
+                .as_ref()
+                .map(|(updated, _)| updated.clone())
+                .or_else(|| window.since.map(format_time));
+            if let Some(from) = from {
+                query = query.filter(updated_field, Condition::Gteq, from);
+            }
+            query = query
+                .filter(updated_field, Condition::Lt, until.clone())
+                .sort_by(updated_field, true);
+        } else if let Some((_, last_id)) = &cursor {
+            query = query.filter(&fields.id, Condition::Gt, last_id.clone());
         }
-        query = query
-            .filter(&fields.updated, Condition::Lt, until.clone())
-            .sort_by(&fields.updated, true)
-            .sort_by(&fields.id, true);
+        query = query.sort_by(&fields.id, true);
         let read_at = Utc::now();
         let request = PageRequest {
             number: page_number,
@@ -148,12 +171,12 @@ pub async fn import_batch(
         report.pages += 1;
         let Some(last) = page.items.last() else { break };
         let last_key = (
-            text(last.get(&fields.updated)),
+            text(last.get(updated_field)),
             last.get(&fields.id).cloned().unwrap_or(Value::Null),
         );
         let has_next = page.next.is_some();
         for record in page.items {
-            let updated = text(record.get(&fields.updated));
+            let updated = text(record.get(updated_field));
             let id = record.get(&fields.id).cloned().unwrap_or(Value::Null);
             if let Some((cursor_updated, cursor_id)) = &cursor {
                 if updated == *cursor_updated && compare_ids(&id, cursor_id) != Ordering::Greater {
@@ -187,7 +210,11 @@ pub async fn import_batch(
         // A page whose records all share the cursor's date cannot move the cursor: step
         // through that date with offsets instead, then resume keyset paging.
         match &cursor {
-            Some((cursor_updated, _)) if *cursor_updated == last_key.0 => page_number += 1,
+            Some((cursor_updated, _))
+                if fields.updated.is_some() && *cursor_updated == last_key.0 =>
+            {
+                page_number += 1
+            }
             _ => page_number = 1,
         }
         if page_number == 1 {

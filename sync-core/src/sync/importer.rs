@@ -127,8 +127,10 @@ pub trait ImportSpec: Send + Sync + 'static {
     }
 
     /// `Some(policy)` for a two-way model: the import keeps the last-synced state and
-    /// settles conflicts with a three-way merge.
-    fn two_way(&self) -> Option<ConflictPolicy> {
+    /// settles conflicts with a three-way merge. The context tells the backend, whose
+    /// settings usually hold the policy.
+    fn two_way(&self, ctx: &WorkContext) -> Option<ConflictPolicy> {
+        let _ = ctx;
         None
     }
 
@@ -278,7 +280,7 @@ async fn import_locked<S: ImportSpec>(
     let (local_id, outcome, synced) = match &binding {
         Some(binding) => {
             let local_id = binding.local_id;
-            match (spec.two_way(), &binding.synced) {
+            match (spec.two_way(ctx), &binding.synced) {
                 (Some(policy), Some(synced)) => {
                     let local = repository
                         .get(session.conn(), local_id)
@@ -355,7 +357,7 @@ async fn import_locked<S: ImportSpec>(
     let bound = binder
         .bind(session.conn(), external_id, local_id, read_at)
         .await?;
-    if let (Some(_), Some(base)) = (spec.two_way(), synced) {
+    if let (Some(_), Some(base)) = (spec.two_way(ctx), synced) {
         binder
             .set_synced_state(session.conn(), &bound, &SyncedState::of(base))
             .await?;

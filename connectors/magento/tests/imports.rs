@@ -1,0 +1,229 @@
+//! Imports from the Magento simulator through the default flows, on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use magento_sim::{ApiVersion, Simulator};
+use serde_json::json;
+use sync_core::backend::{NewBackend, Secrets};
+use sync_core::local::LocalRepository;
+use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::storage::{CheckpointFilter, CheckpointState};
+use sync_core::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
+use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
+use sync_core::{App, Origin, WorkContext};
+
+const TOKEN: &str = "import-tests-token";
+const LOCAL_MODELS: &[&str] = &[
+    "website",
+    "store",
+    "storeview",
+    "customer.group",
+    "customer",
+    "product",
+    "category",
+];
+
+struct Shop {
+    db: TestDatabase,
+    sim: Simulator,
+    app: App,
+    repos: Vec<(String, DocumentRepository)>,
+    backend: sync_core::backend::Backend,
+}
+
+impl Shop {
+    fn ctx(&self, model: &str) -> WorkContext {
+        self.app.context(self.backend.clone(), model)
+    }
+
+    fn repo(&self, model: &str) -> &DocumentRepository {
+        &self.repos.iter().find(|(m, _)| m == model).unwrap().1
+    }
+
+    async fn import(&self, model: &str, fields: BatchFields) -> sync_core::sync::BatchImportReport {
+        import_batch(
+            &self.ctx(model),
+            ImportWindow::since(None),
+            &fields,
+            50,
+            Duration::from_secs(120),
+            &ImportDirectly,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn count(&self, model: &str) -> i64 {
+        let table = format!("doc_{}", model.replace('.', "_"));
+        let (n,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(self.db.storage.pool())
+                .await
+                .unwrap();
+        n
+    }
+}
+
+async fn shop(db: TestDatabase) -> Shop {
+    let sim = Simulator::builder()
+        .seed(11)
+        .customers(60)
+        .products(40)
+        .orders(5)
+        .version(ApiVersion::V2_4)
+        .token(TOKEN)
+        .start()
+        .await
+        .unwrap();
+    let mut registry = ComponentRegistry::new();
+    sync_magento::register(&mut registry);
+    let mut repos = Vec::new();
+    for model in LOCAL_MODELS {
+        let repo = DocumentRepository::create(&db.storage, model)
+            .await
+            .unwrap();
+        registry.register::<dyn LocalRepository>(
+            ApplyOn::any().model(model),
+            "local.repository",
+            Arc::new(repo.clone()),
+        );
+        repos.push((model.to_string(), repo));
+    }
+    let backend = db
+        .storage
+        .backends()
+        .create(
+            NewBackend::new("magento", "sim")
+                .version("2.4")
+                .settings(json!({"base_url": sim.base_url(), "page_size": 50}))
+                .secrets(Secrets::new().with("token", TOKEN)),
+        )
+        .await
+        .unwrap();
+    let app = App::new(registry, db.storage.clone()).await.unwrap();
+    Shop {
+        db,
+        sim,
+        app,
+        repos,
+        backend,
+    }
+}
+
+fn by_id() -> BatchFields {
+    BatchFields::default()
+}
+
+#[tokio::test]
+async fn a_full_import_of_the_catalogue_and_customers() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(db).await;
+
+        // Customers first: their groups and websites are imported on demand.
+        let report = shop.import("magento.customer", by_id()).await;
+        assert!(
+            report.errors.is_empty(),
+            "{}: {:?}",
+            shop.db.name,
+            report.errors
+        );
+        assert_eq!(shop.count("customer").await, 60);
+        assert!(
+            shop.count("customer.group").await >= 1,
+            "groups imported as dependencies"
+        );
+        assert_eq!(
+            shop.count("website").await,
+            1,
+            "the admin website is skipped"
+        );
+
+        // A second run finds everything up to date.
+        let again = shop.import("magento.customer", by_id()).await;
+        assert_eq!(again.dispatched, 60);
+        assert_eq!(shop.count("customer").await, 60);
+
+        // Store structure; the admin scopes are skipped.
+        for model in [
+            "magento.website",
+            "magento.store",
+            "magento.storeview",
+            "magento.customer.group",
+        ] {
+            let report = shop.import(model, BatchFields::undated("id")).await;
+            assert!(report.errors.is_empty(), "{model}: {:?}", report.errors);
+        }
+        assert_eq!(shop.count("storeview").await, 3);
+
+        // Categories, parents first, with a checkpoint each.
+        let report = shop.import("magento.category", by_id()).await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let categories = shop.count("category").await;
+        assert!(categories > 5);
+
+        // Products by SKU: configurable parents skipped, a checkpoint for each new one.
+        let report = shop
+            .import("magento.product", BatchFields::new("updated_at", "sku"))
+            .await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let products = shop.count("product").await;
+        let configurable = {
+            let db = shop.sim.state().read();
+            db.products
+                .iter()
+                .flatten()
+                .filter(|p| p.type_id == "configurable")
+                .count() as i64
+        };
+        assert_eq!(products, 40 - configurable);
+        let checkpoints = shop
+            .db
+            .storage
+            .checkpoints()
+            .list(&CheckpointFilter {
+                state: Some(CheckpointState::NeedReview),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(checkpoints.len() as i64, products + categories);
+
+        shop.sim.shutdown().await;
+        shop.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_existing_local_customer_is_bound_by_email_not_duplicated() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(db).await;
+        let email = shop.sim.state().customer(5).unwrap().email;
+        let mut tx = shop.db.storage.begin().await.unwrap();
+        let mut values = sync_core::values::Values::new();
+        values.insert("email".into(), json!(email));
+        values.insert("firstname".into(), json!("Known"));
+        let existing = shop
+            .app
+            .session(&mut tx, Origin::Local)
+            .create(shop.repo("customer"), &values)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        shop.import("magento.customer", by_id()).await;
+        assert_eq!(shop.count("customer").await, 60);
+        let mut conn = shop.db.storage.pool().acquire().await.unwrap();
+        let record = shop
+            .repo("customer")
+            .get(&mut conn, existing)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record["email"], json!(email));
+        assert_ne!(record["firstname"], json!("Known"), "updated from Magento");
+        drop(conn);
+        shop.sim.shutdown().await;
+        shop.db.cleanup().await;
+    }
+}
