@@ -240,17 +240,11 @@ pub async fn reverse_sync(
 ///
 /// Writes made by a sync carry its backend as origin and never reach this backend's
 /// listeners, so a sync's own writes never trigger a reverse sync (checked here as well).
-#[derive(Debug, Clone)]
-pub struct ReverseSyncListener {
-    queue: Queue,
-}
+/// The jobs go to the app's queue, on the writer's transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReverseSyncListener;
 
 impl ReverseSyncListener {
-    /// A listener that delays its jobs on `queue`.
-    pub fn new(queue: Queue) -> Self {
-        ReverseSyncListener { queue }
-    }
-
     async fn request(
         &self,
         ctx: &WorkContext,
@@ -275,7 +269,7 @@ impl ReverseSyncListener {
         }
         request_reverse_sync(
             conn,
-            &self.queue,
+            ctx.app().queue(),
             integration.id,
             connector.name(),
             &[event.local_id],

@@ -94,7 +94,7 @@ pub async fn schedule_forward_sync(
     .identity_key(ForwardSyncJob::identity_key(integration_id))
     .description(format!("Forward sync of integration {integration_id}"));
     let mut tx = queue.storage().begin().await?;
-    let id = queue.delay(&mut *tx, job).await?;
+    let id = queue.delay(&mut tx, job).await?;
     tx.commit().await?;
     queue.wake();
     Ok(id)
@@ -139,7 +139,7 @@ pub async fn schedule_due_syncs(queue: &Queue) -> SyncResult<Vec<i64>> {
         .description(format!(
             "Periodic forward sync of integration {integration_id}"
         ));
-        queue.delay(&mut *tx, job).await?;
+        queue.delay(&mut tx, job).await?;
         tx.commit().await?;
         scheduled.push(integration_id);
     }

@@ -208,7 +208,6 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
             .unwrap(),
     );
     let remote = sync_core::testing::MemoryBackend::new();
-    let queue = sync_core::queue::Queue::new(storage.clone());
     let mut registry = ComponentRegistry::new();
     sync_core::batch::register_builtins(&mut registry);
     registry.register::<dyn LocalRepository>(
@@ -235,7 +234,7 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
     registry.register::<dyn sync_core::local::Listener>(
         ApplyOn::kind("shop"),
         "event.listener",
-        Arc::new(ReverseSyncListener::new(queue.clone())),
+        Arc::new(ReverseSyncListener),
     );
     let jobs = JobCatalog::parse("tests/shop-jobs.toml", SHOP_JOBS).unwrap();
     IntegrationType::new("shop", jobs)
@@ -268,6 +267,7 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
     let app = sync_core::App::new(registry, storage.clone())
         .await
         .unwrap();
+    let queue = app.queue().clone();
     Shop {
         app,
         backend,

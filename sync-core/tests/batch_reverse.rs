@@ -1,0 +1,277 @@
+//! Reverse sync: requests merged into the queued export job, the export job run by the
+//! worker, echo suppression, and the three-way merge under each sync priority, on SQLite
+//! and PostgreSQL.
+
+use serde_json::json;
+use sync_core::batch::{
+    NewIntegration, StatusCode, SyncOptions, SyncPriority, forward_sync, pending_ids, queued_job,
+    register_jobs, reverse_sync,
+};
+use sync_core::local::LocalRepository;
+use sync_core::queue::{JobRegistry, Worker};
+use sync_core::storage::Storage;
+use sync_core::testing::test_databases;
+use sync_core::{LocalId, Origin, SyncError};
+
+mod batch_support;
+use batch_support::{Shop, object, shop};
+
+async fn run_worker(shop: &Shop) {
+    Worker::builder(shop.queue.clone(), register_jobs(JobRegistry::new()))
+        .data(shop.app.clone())
+        .build()
+        .run_until_idle()
+        .await
+        .unwrap();
+}
+
+async fn reverse_jobs(storage: &Storage) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE name = 'batch.reverse_sync'")
+            .fetch_one(storage.pool())
+            .await
+            .unwrap();
+    n
+}
+
+async fn create_local(shop: &Shop, values: serde_json::Value) -> LocalId {
+    let mut tx = shop.app.storage().begin().await.unwrap();
+    let mut session = shop.app.session(&mut tx, Origin::Local);
+    let id = session
+        .create(shop.customers.as_ref(), &object(values))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn write_local(shop: &Shop, id: LocalId, values: serde_json::Value) {
+    let mut tx = shop.app.storage().begin().await.unwrap();
+    let mut session = shop.app.session(&mut tx, Origin::Local);
+    session
+        .write(shop.customers.as_ref(), id, &object(values))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn local(shop: &Shop, id: LocalId) -> serde_json::Value {
+    let mut conn = shop.app.storage().pool().acquire().await.unwrap();
+    serde_json::Value::Object(shop.customers.get(&mut conn, id).await.unwrap().unwrap())
+}
+
+#[tokio::test]
+async fn a_request_while_one_is_queued_is_merged_and_nothing_is_lost() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(
+                NewIntegration::new(shop.backend.id, "shop", ["customer"])
+                    .two_way(SyncPriority::Remote),
+            )
+            .await
+            .unwrap();
+        let ada = create_local(&shop, json!({"name": "Ada", "city": "Paris", "phone": "1"})).await;
+        let job = queued_job(&db.storage, integration.id, "customer")
+            .await
+            .unwrap()
+            .expect("a local create schedules the export job");
+        // Two more changes while the job is queued: merged into it, not dropped.
+        let bob = create_local(&shop, json!({"name": "Bob", "city": "Oslo", "phone": "2"})).await;
+        write_local(&shop, ada, json!({"phone": "11"})).await;
+        assert_eq!(reverse_jobs(&db.storage).await, 1, "{}", db.name);
+        assert_eq!(
+            queued_job(&db.storage, integration.id, "customer")
+                .await
+                .unwrap(),
+            Some(job)
+        );
+        assert_eq!(pending_ids(&db.storage, job).await.unwrap(), [ada, bob]);
+
+        run_worker(&shop).await;
+        assert_eq!(shop.remote.count("customer"), 2, "{}", db.name);
+        let statuses = db
+            .storage
+            .integration_statuses()
+            .list(integration.id, Some("customer"), 10)
+            .await
+            .unwrap();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].code, StatusCode::Completed);
+        assert!(
+            statuses[0]
+                .message
+                .starts_with("[EXPORT] Stats: read 2, processed 2, updated 0, added 2"),
+            "{}",
+            statuses[0].message
+        );
+        assert!(pending_ids(&db.storage, job).await.unwrap().is_empty());
+        assert_eq!(
+            queued_job(&db.storage, integration.id, "customer")
+                .await
+                .unwrap(),
+            None
+        );
+
+        // Once the job has started, a new request gets a new job: still nothing lost.
+        write_local(&shop, bob, json!({"city": "Bergen"})).await;
+        let next = queued_job(&db.storage, integration.id, "customer")
+            .await
+            .unwrap()
+            .expect("a new job");
+        assert_ne!(next, job);
+        assert_eq!(pending_ids(&db.storage, next).await.unwrap(), [bob]);
+        run_worker(&shop).await;
+        let bob_remote = shop.remote.get("customer", 2).unwrap();
+        assert_eq!(bob_remote["city"], json!("Bergen"), "{}", db.name);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_syncs_own_writes_never_trigger_a_reverse_sync() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(
+                NewIntegration::new(shop.backend.id, "shop", ["customer"])
+                    .two_way(SyncPriority::Remote),
+            )
+            .await
+            .unwrap();
+        shop.remote.put(
+            "customer",
+            None,
+            object(json!({"name": "Ada", "city": "Paris", "phone": "1"})),
+        );
+        forward_sync(&shop.app, integration.id, SyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            queued_job(&db.storage, integration.id, "customer")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(reverse_jobs(&db.storage).await, 0, "{}", db.name);
+
+        // One-way integrations and one-way connectors do not reverse-sync.
+        let one_way = reverse_sync(&shop.app, integration.id, "order", &[LocalId(1)]).await;
+        assert!(
+            matches!(&one_way, Err(SyncError::Failed(m)) if m.contains("does not support reverse sync")),
+            "{one_way:?}"
+        );
+        let mut settings = integration.settings;
+        settings.two_way = false;
+        db.storage
+            .integrations()
+            .set_settings(integration.id, settings)
+            .await
+            .unwrap();
+        let off = reverse_sync(&shop.app, integration.id, "customer", &[LocalId(1)]).await;
+        assert!(matches!(off, Err(SyncError::NothingToDo(_))), "{off:?}");
+        create_local(&shop, json!({"name": "Local only"})).await;
+        assert_eq!(reverse_jobs(&db.storage).await, 0);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn conflicts_follow_the_sync_priority_field_by_field() {
+    for priority in [SyncPriority::Remote, SyncPriority::Local] {
+        for db in test_databases().await.unwrap() {
+            let shop = shop(&db.storage).await;
+            let integration = db
+                .storage
+                .integrations()
+                .create(
+                    NewIntegration::new(shop.backend.id, "shop", ["customer"]).two_way(priority),
+                )
+                .await
+                .unwrap();
+            let remote_id = shop.remote.put(
+                "customer",
+                None,
+                object(json!({"name": "Ada", "city": "Paris", "phone": "1"})),
+            );
+            forward_sync(&shop.app, integration.id, SyncOptions::default())
+                .await
+                .unwrap();
+            let id = LocalId(1);
+            // Local: city (one side) and phone (both sides). Remote: name (one side), phone.
+            write_local(&shop, id, json!({"city": "Lyon", "phone": "2"})).await;
+            shop.remote.put(
+                "customer",
+                Some(remote_id),
+                object(json!({"name": "Ada L.", "city": "Paris", "phone": "3"})),
+            );
+            run_worker(&shop).await;
+
+            let phone = match priority {
+                SyncPriority::Remote => "3",
+                SyncPriority::Local => "2",
+            };
+            let expected = json!({"name": "Ada L.", "city": "Lyon", "phone": phone});
+            let remote = shop.remote.get("customer", remote_id).unwrap();
+            let local = local(&shop, id).await;
+            for field in ["name", "city", "phone"] {
+                assert_eq!(
+                    remote[field], expected[field],
+                    "{} {priority:?} remote {field}",
+                    db.name
+                );
+                assert_eq!(
+                    local[field], expected[field],
+                    "{} {priority:?} local {field}",
+                    db.name
+                );
+            }
+            // The merge's local write came from the sync: no new reverse sync, and the new
+            // base is what both sides now hold.
+            assert_eq!(
+                queued_job(&db.storage, integration.id, "customer")
+                    .await
+                    .unwrap(),
+                None
+            );
+            let mut conn = db.storage.pool().acquire().await.unwrap();
+            let binding = db
+                .storage
+                .bindings()
+                .by_local(
+                    &mut conn,
+                    sync_core::storage::BindingScope {
+                        backend_id: shop.backend.id,
+                        model: "customer",
+                    },
+                    id,
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            drop(conn);
+            assert_eq!(
+                serde_json::Value::Object(binding.synced.unwrap().values),
+                expected
+            );
+            let status = db
+                .storage
+                .integration_statuses()
+                .list(integration.id, Some("customer"), 1)
+                .await
+                .unwrap();
+            assert!(
+                status[0]
+                    .message
+                    .starts_with("[EXPORT] Stats: read 1, processed 1, updated 1"),
+                "{}",
+                status[0].message
+            );
+            db.cleanup().await;
+        }
+    }
+}
