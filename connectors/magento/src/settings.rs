@@ -1,9 +1,11 @@
 //! A Magento backend's settings and credentials.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sync_core::backend::{Backend, Secret};
+use sync_core::sync::ConflictPolicy;
 use sync_core::{SyncError, SyncResult};
 
 /// How the connector authenticates.
@@ -44,6 +46,25 @@ pub struct MagentoSettings {
     /// How many times an idempotent read is retried in place on 429, 5xx or a network error
     /// before the error goes to the job queue.
     pub read_retries: u32,
+    /// How two-way customers settle a field changed on both sides.
+    pub conflict_policy: ConflictPolicy,
+    /// When orders are imported, by payment method (methods not listed: always).
+    pub order_import_rules: BTreeMap<String, ImportRule>,
+}
+
+/// When an order of a payment method is imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportRule {
+    /// Always.
+    #[default]
+    Always,
+    /// Never.
+    Never,
+    /// Once it is paid.
+    Paid,
+    /// Once its payment is authorized.
+    Authorized,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +87,10 @@ struct RawSettings {
     page_size: u32,
     #[serde(default = "default_retries")]
     read_retries: u32,
+    #[serde(default)]
+    conflict_policy: ConflictPolicy,
+    #[serde(default)]
+    order_import_rules: BTreeMap<String, ImportRule>,
 }
 
 fn default_store() -> String {
@@ -143,6 +168,8 @@ impl MagentoSettings {
             requests_per_second: raw.requests_per_second,
             page_size: raw.page_size.clamp(1, 300),
             read_retries: raw.read_retries,
+            conflict_policy: raw.conflict_policy,
+            order_import_rules: raw.order_import_rules,
         })
     }
 }

@@ -25,6 +25,8 @@ fn settings(sim: &Simulator, credentials: Credentials) -> MagentoSettings {
         requests_per_second: 0,
         page_size: 100,
         read_retries: 3,
+        conflict_policy: Default::default(),
+        order_import_rules: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ const LOCAL_MODELS: &[&str] = &[
     "customer",
     "product",
     "category",
+    "sale.order",
 ];
 
 struct Shop {
@@ -222,6 +223,101 @@ async fn an_existing_local_customer_is_bound_by_email_not_duplicated() {
             .unwrap();
         assert_eq!(record["email"], json!(email));
         assert_ne!(record["firstname"], json!("Known"), "updated from Magento");
+        drop(conn);
+        shop.sim.shutdown().await;
+        shop.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sale_orders_with_merged_lines_guests_and_payment_rules() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(db).await;
+        let mut settings = shop.backend.settings.clone();
+        settings["order_import_rules"] = json!({"cashondelivery": "never", "banktransfer": "paid"});
+        shop.db
+            .storage
+            .backends()
+            .update_settings(shop.backend.id, &settings)
+            .await
+            .unwrap();
+        let backend = shop
+            .db
+            .storage
+            .backends()
+            .get(shop.backend.id)
+            .await
+            .unwrap();
+        let ctx = shop.app.context(backend, "magento.sale.order");
+
+        let report = import_batch(
+            &ctx,
+            ImportWindow::since(None),
+            &BatchFields::new("created_at", "entity_id"),
+            50,
+            Duration::from_secs(120),
+            &ImportDirectly,
+        )
+        .await
+        .unwrap();
+        assert!(
+            report.errors.is_empty(),
+            "{}: {:?}",
+            shop.db.name,
+            report.errors
+        );
+
+        let orders: Vec<magento_sim::data::sales::Order> = {
+            let db = shop.sim.state().read();
+            db.orders.iter().cloned().collect()
+        };
+        let expected: Vec<_> = orders
+            .iter()
+            .filter(|o| o.payment_method != "cashondelivery")
+            .filter(|o| {
+                o.payment_method != "banktransfer"
+                    || matches!(o.state.as_str(), "processing" | "complete" | "closed")
+            })
+            .collect();
+        assert_eq!(shop.count("sale.order").await, expected.len() as i64);
+
+        // Lines: configurable children merged into their parent, plus a shipping line.
+        let mut conn = shop.db.storage.pool().acquire().await.unwrap();
+        let binder = sync_core::sync::binder_for(&ctx).unwrap();
+        for order in &expected {
+            let local = binder
+                .to_internal(
+                    &mut conn,
+                    &sync_core::ExternalId::from(i64::from(order.entity_id)),
+                )
+                .await
+                .unwrap()
+                .expect("bound");
+            let values = shop
+                .repo("sale.order")
+                .get(&mut conn, local)
+                .await
+                .unwrap()
+                .unwrap();
+            let lines = values["lines"].as_array().unwrap();
+            let parents = order
+                .items
+                .iter()
+                .filter(|i| i.parent_item_id.is_none())
+                .count();
+            let shipping = usize::from(order.shipping_amount > 0.0);
+            assert_eq!(
+                lines.len(),
+                parents + shipping,
+                "order {}",
+                order.increment_id
+            );
+            assert_eq!(
+                values["customer_id"].is_null(),
+                order.customer_id.is_none(),
+                "guest orders have no customer"
+            );
+        }
         drop(conn);
         shop.sim.shutdown().await;
         shop.db.cleanup().await;

@@ -237,10 +237,11 @@ pub struct CustomerSync {
     export: DerivedMapper<CustomerPayload>,
 }
 
+/// The backend's policy; settings that do not parse were already reported by the adapter,
+/// so the safest policy (a checkpoint for every conflict) applies here.
 fn conflict_policy(ctx: &WorkContext) -> ConflictPolicy {
-    ctx.backend()
-        .setting("conflict_policy")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+    crate::backend::client_for(ctx)
+        .map(|client| client.settings().conflict_policy)
         .unwrap_or_default()
 }
 

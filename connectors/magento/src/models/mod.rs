@@ -3,6 +3,7 @@
 pub mod category;
 pub mod customer;
 pub mod customer_group;
+pub mod order;
 pub mod product;
 pub mod store;
 
@@ -34,6 +35,7 @@ pub fn register_models(registry: &mut ComponentRegistry) {
     customer::CustomerBinding::register(registry);
     product::ProductBinding::register(registry);
     category::CategoryBinding::register(registry);
+    order::OrderBinding::register(registry);
 
     importer(registry, "magento.website", store::WebsiteImport::default());
     importer(
@@ -65,6 +67,11 @@ pub fn register_models(registry: &mut ComponentRegistry) {
         registry,
         "magento.category",
         category::CategoryImport::default(),
+    );
+    importer(
+        registry,
+        "magento.sale.order",
+        order::OrderImport::default(),
     );
 
     registry.register::<dyn RecordExporter>(
