@@ -42,6 +42,10 @@ pub mod prelude {
     pub use crate::adapter::{BackendAdapter, Condition, Filter, Page, PageRequest, SearchQuery};
     pub use crate::app::App;
     pub use crate::backend::{Backend, BackendKind, NewBackend, Secret, Secrets};
+    pub use crate::batch::{
+        Connector, IntegrationType, ItemProcessor, ItemReader, ItemStream, ItemWriter, JobCatalog,
+        JobParameters, StepContext,
+    };
     pub use crate::binder::{Binder, TableBinder};
     pub use crate::binding_model::{BindingModel, TypedBinder, TypedBinding};
     pub use crate::context::{Origin, WorkContext};
