@@ -464,7 +464,7 @@ pub(crate) async fn sequential_head_eta(
     let prefix = format!("{channel}.");
     let row = sqlx::query(
         "SELECT eta FROM queue_jobs WHERE state = 'pending' \
-         AND (channel = $1 OR substr(channel, 1, $2) = $3) \
+         AND (channel = $1 OR substr(channel, 1, CAST($2 AS INTEGER)) = $3) \
          ORDER BY priority, date_created, id LIMIT 1",
     )
     .bind(channel.to_owned())

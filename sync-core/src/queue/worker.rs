@@ -350,6 +350,7 @@ impl Worker {
         let mut buffer: VecDeque<ClaimedJob> = VecDeque::new();
         let mut exhausted = false;
         let mut claim_errors = 0u32;
+        let mut failure: Option<SyncError> = None;
         let wake = queue.waker();
         tokio::pin!(shutdown);
 
@@ -405,6 +406,11 @@ impl Worker {
                         claim_errors += 1;
                         tracing::warn!("claiming jobs failed (attempt {claim_errors}): {e}");
                         exhausted = true;
+                        // A drain reports a persistent failure instead of spinning on it.
+                        if stop_when_idle && claim_errors >= 3 {
+                            failure = Some(e);
+                            break;
+                        }
                     }
                 }
             }
@@ -452,7 +458,10 @@ impl Worker {
             tracing::error!("the job writer stopped abnormally: {e}");
         }
         stats.released = store::release_worker(&storage, &worker_id).await?;
-        Ok(stats)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        }
     }
 }
 
