@@ -128,19 +128,6 @@ pub const ORDERS: Resource = Resource {
     id_field: "entity_id",
 };
 
-/// Invoices.
-pub const INVOICES: Resource = Resource {
-    model: "magento.invoice",
-    search: "/invoices",
-    paged: true,
-    read: "/invoices/{id}",
-    create: None,
-    update: None,
-    delete: None,
-    envelope: "entity",
-    id_field: "entity_id",
-};
-
 /// Every resource, for registration.
 pub const ALL: &[Resource] = &[
     WEBSITES,
@@ -151,5 +138,4 @@ pub const ALL: &[Resource] = &[
     CATEGORIES,
     PRODUCTS,
     ORDERS,
-    INVOICES,
 ];

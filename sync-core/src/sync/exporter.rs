@@ -88,6 +88,13 @@ pub trait ExportSpec: Send + Sync + 'static {
         true
     }
 
+    /// Whether a record already exported is written again when it changes. Documents the
+    /// backend never lets change (an invoice, a shipment) say `false`: once bound, their
+    /// exports have nothing to do.
+    fn updates_remote(&self) -> bool {
+        true
+    }
+
     /// A reason to skip this record, if any.
     async fn skip_reason(
         &self,
@@ -192,6 +199,9 @@ async fn export_locked<S: ExportSpec>(
     let read_fields = spec.mapper().changed_by_fields();
 
     match binding.as_ref().and_then(|b| b.external_id.clone()) {
+        Some(external_id) if !spec.updates_remote() => Ok(ExportOutcome::NothingToDo(format!(
+            "{record} was exported as {external_id} and is not updated afterwards"
+        ))),
         Some(external_id) => {
             let binding = binding
                 .as_ref()

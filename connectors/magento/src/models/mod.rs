@@ -3,8 +3,11 @@
 pub mod category;
 pub mod customer;
 pub mod customer_group;
+pub mod documents;
 pub mod order;
+pub mod order_status;
 pub mod product;
+pub mod stock;
 pub mod store;
 
 use std::sync::Arc;
@@ -16,7 +19,9 @@ use sync_core::sync::{
     SpecImporter,
 };
 
-use crate::backend::MAGENTO;
+use sync_core::adapter::BackendAdapter;
+
+use crate::backend::{MAGENTO, MAGENTO_2_4, client_for};
 
 fn importer<S: ImportSpec>(registry: &mut ComponentRegistry, model: &str, spec: S) {
     registry.register::<dyn RecordImporter>(
@@ -36,6 +41,8 @@ pub fn register_models(registry: &mut ComponentRegistry) {
     product::ProductBinding::register(registry);
     category::CategoryBinding::register(registry);
     order::OrderBinding::register(registry);
+    documents::InvoiceBinding::register(registry);
+    documents::ShipmentBinding::register(registry);
 
     importer(registry, "magento.website", store::WebsiteImport::default());
     importer(
@@ -74,9 +81,69 @@ pub fn register_models(registry: &mut ComponentRegistry) {
         order::OrderImport::default(),
     );
 
-    registry.register::<dyn RecordExporter>(
-        ApplyOn::kind(MAGENTO).model("magento.customer"),
-        RECORD_EXPORTER,
+    exporter(
+        registry,
+        MAGENTO,
+        "magento.customer",
         Arc::new(SpecExporter(customer::CustomerSync::default())),
+    );
+    exporter(
+        registry,
+        MAGENTO,
+        "magento.invoice",
+        Arc::new(SpecExporter(documents::InvoiceExport::default())),
+    );
+    exporter(
+        registry,
+        MAGENTO,
+        "magento.shipment",
+        Arc::new(SpecExporter(documents::ShipmentExport::default())),
+    );
+    exporter(
+        registry,
+        MAGENTO,
+        "magento.sale.order",
+        Arc::new(order_status::OrderStatusExporter),
+    );
+    // Stock is where the versions differ: legacy stock items up to 2.3, source items in 2.4.
+    exporter(
+        registry,
+        MAGENTO,
+        stock::STOCK_MODEL,
+        Arc::new(stock::StockExporter::new(stock::StockApi::LegacyStockItem)),
+    );
+    exporter(
+        registry,
+        MAGENTO_2_4,
+        stock::STOCK_MODEL,
+        Arc::new(stock::StockExporter::new(stock::StockApi::SourceItems {
+            source_code: "default",
+        })),
+    );
+
+    for routes in [documents::INVOICE_ROUTES, documents::SHIPMENT_ROUTES] {
+        registry.register_factory::<dyn BackendAdapter, _>(
+            ApplyOn::kind(MAGENTO).model(routes.model),
+            "backend.adapter",
+            move |ctx| {
+                Ok(
+                    Arc::new(documents::DocumentAdapter::new(client_for(ctx)?, routes))
+                        as Arc<dyn BackendAdapter>,
+                )
+            },
+        );
+    }
+}
+
+fn exporter(
+    registry: &mut ComponentRegistry,
+    kind: &str,
+    model: &str,
+    exporter: Arc<dyn RecordExporter>,
+) {
+    registry.register::<dyn RecordExporter>(
+        ApplyOn::kind(kind).model(model),
+        RECORD_EXPORTER,
+        exporter,
     );
 }
