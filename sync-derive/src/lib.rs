@@ -7,6 +7,7 @@
 
 mod binding;
 mod internals;
+mod job;
 mod mapper;
 
 use proc_macro::TokenStream;
@@ -24,4 +25,13 @@ pub fn derive_mapper(input: TokenStream) -> TokenStream {
 pub fn derive_binding(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     binding::derive(&input).into()
+}
+
+/// Declares an `async fn` as a job function of the persistent queue: see
+/// `sync_core::queue` and the crate docs of `synckit` for the options (`name`, `channel`,
+/// `priority`, `max_retries`, `retry_pattern = "1:10,5:20-60"`, `description`, `timeout`
+/// in seconds, `crate = "path"`).
+#[proc_macro_attribute]
+pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
+    job::expand(args.into(), item.into()).into()
 }
