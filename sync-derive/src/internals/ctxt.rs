@@ -39,6 +39,11 @@ impl Ctxt {
         }
     }
 
+    /// How many errors were recorded so far (to tell whether parsing one item failed).
+    pub fn error_count(&self) -> usize {
+        self.errors.borrow().as_ref().map_or(0, Vec::len)
+    }
+
     /// Consumes the collector: `Err` with every error combined, if any.
     pub fn check(self) -> syn::Result<()> {
         let errors = self.errors.borrow_mut().take().unwrap_or_default();

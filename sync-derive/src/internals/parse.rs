@@ -43,9 +43,14 @@ impl SourcePath {
                 match syn::parse_str::<Ident>(part) {
                     Ok(ident) => segments.push(Ident::new(&unraw(&ident), lit.span())),
                     Err(_) => {
+                        let why = if part.is_empty() {
+                            "it has an empty segment".to_owned()
+                        } else {
+                            format!("`{part}` is not a field name")
+                        };
                         return Err(syn::Error::new(
                             lit.span(),
-                            format!("`{value}` is not a field path: `{part}` is not a field name"),
+                            format!("`{value}` is not a field path: {why}"),
                         ));
                     }
                 }

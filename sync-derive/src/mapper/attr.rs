@@ -3,7 +3,6 @@
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
-use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Path, Type};
 
 use super::model::{Container, Default, Field, FieldMapping, Method, Modifier, When};
@@ -182,14 +181,16 @@ fn field_attrs<'a>(cx: &Ctxt, field: &'a syn::Field, ident: &'a syn::Ident) -> F
         skip: None,
         is_async: None,
         span: ident.span(),
+        had_errors: false,
     };
+    let errors_before = cx.error_count();
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("map")) {
-        out.span = attr.span();
         let parsed = attr.parse_nested_meta(|meta| field_key(cx, &mut out, meta));
         if let Err(e) = parsed {
             cx.syn_error(e);
         }
     }
+    out.had_errors = cx.error_count() > errors_before;
     out
 }
 
@@ -264,6 +265,9 @@ fn binding_type(meta: &ParseNestedMeta, name: &str) -> syn::Result<Type> {
 }
 
 fn set_mapping(cx: &Ctxt, f: &mut Field, mapping: FieldMapping, span: Span) {
+    if f.mapping.is_none() {
+        f.span = span;
+    }
     if f.mapping.is_some() {
         cx.error_at(
             span,

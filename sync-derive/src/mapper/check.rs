@@ -49,7 +49,7 @@ pub fn check(cx: &Ctxt, c: &Container) -> Vec<Filler> {
     }
 
     for (field, filler) in c.fields.iter().zip(&fillers) {
-        if filler.is_none() {
+        if filler.is_none() && !field.had_errors {
             cx.error_at(
                 field.span,
                 format!(
@@ -91,14 +91,12 @@ fn check_field(cx: &Ctxt, f: &super::model::Field) {
             "`skip` applies to sub-mappings (`items = source_field`)",
         );
     }
-    if let Some(default) = &f.default {
-        if is_method || is_items {
-            let message = "`default` applies to direct mappings (used when the source value is \
-                           `None`) and to fields without a mapping (filled when creating)";
-            match default {
-                Default::Trait(s) => cx.error_at(*s, message),
-                Default::Expr(e) => cx.error_spanned_by(e, message),
-            }
+    if let (Some(default), true) = (&f.default, is_method || is_items) {
+        let message = "`default` applies to direct mappings (used when the source value is \
+                       `None`) and to fields without a mapping (filled when creating)";
+        match default {
+            Default::Trait(s) => cx.error_at(*s, message),
+            Default::Expr(e) => cx.error_spanned_by(e, message),
         }
     }
     if is_constant && !f.when.changed_by.is_empty() {

@@ -82,11 +82,13 @@ pub fn expand(c: &Container, fillers: &[Filler], sk: &TokenStream) -> TokenStrea
         .as_ref()
         .map(|hook| quote_spanned!(hook_span(hook)=> #hook(&__record, &mut __out, __ctx)?;));
     let forced = forced(c);
+    let changed_by_check = changed_by_check(c, &source);
 
     quote! {
         #[doc(hidden)]
         const _: () = {
             use #sk as __sk;
+            #changed_by_check
             #[automatically_derived]
             #impl_head {
                 type Source = #source;
@@ -112,6 +114,32 @@ pub fn expand(c: &Container, fillers: &[Filler], sk: &TokenStream) -> TokenStrea
                 }
             }
         };
+    }
+}
+
+/// `changed_by` names are not read by the mapping, so a function that reads them makes a
+/// misspelled one a "no field" error on the attribute instead of a mapping that never runs.
+fn changed_by_check(c: &Container, source: &TokenStream) -> TokenStream {
+    let whens = c
+        .methods
+        .iter()
+        .map(|m| &m.when)
+        .chain(c.fields.iter().map(|f| &f.when));
+    let reads: Vec<TokenStream> = whens
+        .flat_map(|w| &w.changed_by)
+        .map(|path| {
+            let access = access(path);
+            quote_spanned!(path.span=> let _ = &__source #access;)
+        })
+        .collect();
+    if reads.is_empty() || c.source.is_none() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[allow(dead_code)]
+        fn __changed_by_fields_exist(__source: &#source) {
+            #(#reads)*
+        }
     }
 }
 

@@ -67,8 +67,11 @@ pub struct Field<'a> {
     pub skip: Option<Path>,
     /// `async`, for method mappings.
     pub is_async: Option<Span>,
-    /// The `#[map]` attribute (the field itself when there is none).
+    /// The mapping key (`from`, `method`, `items`), else the field name: where errors about
+    /// the field's mapping as a whole point.
     pub span: Span,
+    /// Whether its attributes had a parse error (then "no mapping" would be a cascade).
+    pub had_errors: bool,
 }
 
 /// How a field is filled.

@@ -1,0 +1,29 @@
+#![allow(unused_imports)]
+use serde::{Deserialize, Serialize};
+use sync_core::prelude::*;
+use sync_derive::Mapper;
+
+struct Remote {
+    id: i64,
+    email: String,
+    name: String,
+    billing: Billing,
+    items: Vec<RemoteItem>,
+}
+
+struct Billing {
+    city: String,
+}
+
+struct RemoteItem {
+    sku: String,
+}
+
+use sync_derive::Binding;
+
+#[derive(Binding)]
+#[binding(kind = "magento")]
+struct CustomerBinding {
+    created_at: Option<String>,
+}
+fn main() {}

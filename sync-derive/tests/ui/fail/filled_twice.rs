@@ -1,0 +1,35 @@
+#![allow(unused_imports)]
+use serde::{Deserialize, Serialize};
+use sync_core::prelude::*;
+use sync_derive::Mapper;
+
+struct Remote {
+    id: i64,
+    email: String,
+    name: String,
+    billing: Billing,
+    items: Vec<RemoteItem>,
+}
+
+struct Billing {
+    city: String,
+}
+
+struct RemoteItem {
+    sku: String,
+}
+
+#[derive(Serialize, Deserialize, Mapper)]
+#[mapper(source = Remote, method(with = Self::names, fills(name, email), always))]
+struct Values {
+    #[map(from = name)]
+    name: String,
+    email: String,
+}
+
+impl Values {
+    fn names(r: &MapRecord<'_, Remote>, _: &WorkContext) -> SyncResult<(String, String)> {
+        Ok((r.name.clone(), r.email.clone()))
+    }
+}
+fn main() {}

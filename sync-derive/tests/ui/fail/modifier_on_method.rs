@@ -1,0 +1,34 @@
+#![allow(unused_imports)]
+use serde::{Deserialize, Serialize};
+use sync_core::prelude::*;
+use sync_derive::Mapper;
+
+struct Remote {
+    id: i64,
+    email: String,
+    name: String,
+    billing: Billing,
+    items: Vec<RemoteItem>,
+}
+
+struct Billing {
+    city: String,
+}
+
+struct RemoteItem {
+    sku: String,
+}
+
+#[derive(Serialize, Deserialize, Mapper)]
+#[mapper(source = Remote)]
+struct Values {
+    #[map(method = Self::id, changed_by(id), convert)]
+    id: i32,
+}
+
+impl Values {
+    fn id(r: &MapRecord<'_, Remote>, _: &WorkContext) -> SyncResult<i32> {
+        Ok(r.id as i32)
+    }
+}
+fn main() {}

@@ -1,0 +1,34 @@
+#![allow(unused_imports)]
+use serde::{Deserialize, Serialize};
+use sync_core::prelude::*;
+use sync_derive::Mapper;
+
+struct Remote {
+    id: i64,
+    email: String,
+    name: String,
+    billing: Billing,
+    items: Vec<RemoteItem>,
+}
+
+struct Billing {
+    city: String,
+}
+
+struct RemoteItem {
+    sku: String,
+}
+
+#[derive(Serialize, Deserialize, Mapper)]
+#[mapper(source = Remote)]
+struct Values {
+    #[map(from = name, skip = Self::never)]
+    name: String,
+}
+
+impl Values {
+    fn never(_: &MapRecord<'_, Remote>) -> bool {
+        false
+    }
+}
+fn main() {}
