@@ -34,6 +34,10 @@ pub struct Faults {
     pub hang_ms: u64,
     /// Probability that the connection is closed without any answer.
     pub drop_rate: f64,
+    /// Probability that the request is carried out and the connection then closed before
+    /// the answer: the client cannot tell whether a write happened (the case that makes
+    /// naive retries create duplicates).
+    pub lost_answer_rate: f64,
     /// The next `fail_next` matching requests fail with `fail_next_status` (deterministic
     /// failures for retry tests); it counts down.
     pub fail_next: u32,
@@ -57,6 +61,7 @@ impl Default for Faults {
             hang_rate: 0.0,
             hang_ms: 30_000,
             drop_rate: 0.0,
+            lost_answer_rate: 0.0,
             fail_next: 0,
             fail_next_status: 503,
             path_contains: None,
@@ -131,6 +136,7 @@ impl Faults {
             || self.rate_limit_rate > 0.0
             || self.hang_rate > 0.0
             || self.drop_rate > 0.0
+            || self.lost_answer_rate > 0.0
             || self.fail_next > 0
     }
 
@@ -142,6 +148,7 @@ impl Faults {
             ("rate_limit_rate", self.rate_limit_rate),
             ("hang_rate", self.hang_rate),
             ("drop_rate", self.drop_rate),
+            ("lost_answer_rate", self.lost_answer_rate),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} must be between 0 and 1"));
@@ -175,6 +182,8 @@ pub enum FaultAction {
     Hang(Duration),
     /// Close the connection without an answer.
     Drop,
+    /// Carry the request out, then close the connection without an answer.
+    LoseAnswer,
 }
 
 /// The decision for one request: a delay first, then an action.
@@ -280,8 +289,13 @@ impl FaultState {
                 acc
             } {
                 FaultAction::Error503 { retry_after }
-            } else if x < acc + f.error_500_rate {
+            } else if x < {
+                acc += f.error_500_rate;
+                acc
+            } {
                 FaultAction::Error500
+            } else if x < acc + f.lost_answer_rate {
+                FaultAction::LoseAnswer
             } else {
                 FaultAction::Pass
             }

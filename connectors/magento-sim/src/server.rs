@@ -197,6 +197,7 @@ pub(crate) async fn rest(State(state): State<SimState>, req: Request) -> Respons
         Resolved::Route { route, .. } => route.key(),
         Resolved::NoRoute => "unmatched",
     };
+    let mut lose_answer = None;
     if let Some(decision) = inner.faults.decide(method, path) {
         if !decision.delay.is_zero() {
             tokio::time::sleep(decision.delay).await;
@@ -204,6 +205,7 @@ pub(crate) async fn rest(State(state): State<SimState>, req: Request) -> Respons
         let control = parts.extensions.get::<ConnControl>().cloned();
         match decision.action {
             FaultAction::Pass => {}
+            FaultAction::LoseAnswer => lose_answer = control,
             FaultAction::Error500 => {
                 inner
                     .requests
@@ -288,6 +290,14 @@ pub(crate) async fn rest(State(state): State<SimState>, req: Request) -> Respons
             .unwrap_or_else(|_| Err(ApiError::internal(report_id())))
         }
     };
+    if let Some(control) = lose_answer {
+        let status = outcome.as_ref().map_or_else(|e| e.status, |_| 200);
+        inner
+            .requests
+            .record(method, path, route_key, status, Some("lost_answer"));
+        control.0.notify_one();
+        std::future::pending::<()>().await;
+    }
     match outcome {
         Ok(body) => {
             inner.requests.record(method, path, route_key, 200, None);

@@ -66,6 +66,9 @@ struct Args {
     /// Probability that a connection is dropped without an answer.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Probability that a request is carried out and its answer lost (connection closed).
+    #[arg(long, default_value_t = 0.0)]
+    lost_answer_rate: f64,
     /// Only requests whose path contains this are faulted.
     #[arg(long)]
     fault_path: Option<String>,
@@ -84,6 +87,7 @@ async fn main() -> std::process::ExitCode {
         hang_rate: args.hang_rate,
         hang_ms: args.hang_ms,
         drop_rate: args.drop_rate,
+        lost_answer_rate: args.lost_answer_rate,
         path_contains: args.fault_path,
         ..Faults::none()
     };
