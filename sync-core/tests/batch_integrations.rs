@@ -218,6 +218,21 @@ async fn disabled_integrations_and_unknown_connectors_are_refused() {
             .await
             .unwrap();
         assert_eq!(report.runs.len(), 1);
+        // One forward sync of an integration at a time: a second one is retried later.
+        let held = db
+            .storage
+            .try_lock(
+                &format!("batch:forward:{}", integration.id),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let busy = forward_sync(&shop.app, integration.id, SyncOptions::default()).await;
+        assert!(
+            matches!(&busy, Err(e) if e.is_retryable() && !e.counts_as_retry()),
+            "{busy:?}"
+        );
+        held.release().await.unwrap();
         integrations
             .set_enabled(integration.id, false)
             .await
@@ -398,6 +413,73 @@ async fn cleanup_keeps_the_latest_completed_cursor_per_integration_and_connector
         );
         let stuck = db.storage.batch_executions().get(stuck.id).await.unwrap();
         assert_eq!(stuck.status, BatchStatus::Abandoned);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_local_modified_since_reader_reads_changes_after_its_cursor() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(
+                NewIntegration::new(shop.backend.id, "shop", ["scan"])
+                    .extra(json!({"overlap_secs": 0})),
+            )
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        {
+            let mut conn = db.storage.pool().acquire().await.unwrap();
+            for name in ["a", "b", "c"] {
+                ids.push(
+                    sync_core::local::LocalRepository::create(
+                        shop.customers.as_ref(),
+                        &mut conn,
+                        &object(json!({ "name": name })),
+                    )
+                    .await
+                    .unwrap(),
+                );
+            }
+        }
+        let read = |report: sync_core::batch::SyncReport| {
+            report.runs[0].execution.as_ref().unwrap().counters().read
+        };
+        let first = forward_sync(&shop.app, integration.id, SyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(read(first), 3, "{}: pages of one item, all read", db.name);
+        {
+            let mut conn = db.storage.pool().acquire().await.unwrap();
+            sync_core::local::LocalRepository::write(
+                shop.customers.as_ref(),
+                &mut conn,
+                ids[1],
+                &object(json!({"name": "B"})),
+            )
+            .await
+            .unwrap();
+        }
+        let second = forward_sync(&shop.app, integration.id, SyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            read(second),
+            1,
+            "{}: only the change since the cursor",
+            db.name
+        );
+        let forced = SyncOptions {
+            force: true,
+            ..SyncOptions::default()
+        };
+        let third = forward_sync(&shop.app, integration.id, forced)
+            .await
+            .unwrap();
+        assert_eq!(read(third), 3, "{}: a forced run reads everything", db.name);
         db.cleanup().await;
     }
 }

@@ -3,7 +3,7 @@
 use super::connector::ProcessedStatuses;
 use super::context::JobParameters;
 use super::definition::JobType;
-use super::run::{ConnectorRun, load, run_connector};
+use super::run::{ConnectorRun, exclusively, load, run_connector};
 use super::status::StatusCode;
 use crate::app::App;
 use crate::error::{SyncError, SyncResult};
@@ -57,7 +57,10 @@ impl SyncReport {
 /// # Ok(()) }
 /// ```
 ///
+/// Only one forward sync of an integration runs at a time, whatever process runs it.
+///
 /// # Errors
+/// A retryable error when another forward sync of the integration is running;
 /// [`SyncError::NothingToDo`] when the integration or its backend is disabled; an unknown
 /// integration, a connector not enabled on it, or a storage error.
 pub async fn forward_sync(
@@ -65,6 +68,11 @@ pub async fn forward_sync(
     integration_id: i64,
     options: SyncOptions,
 ) -> SyncResult<SyncReport> {
+    let key = format!("batch:forward:{integration_id}");
+    exclusively(app.storage(), &key, run(app, integration_id, options)).await
+}
+
+async fn run(app: &App, integration_id: i64, options: SyncOptions) -> SyncResult<SyncReport> {
     let loaded = load(app, integration_id).await?;
     let integration = &loaded.integration;
     let enabled: Vec<String> = match &options.connector {

@@ -254,7 +254,9 @@ impl ItemReader for LocalModifiedSinceReader {
             .work()
             .component::<dyn LocalRepository>(LOCAL_REPOSITORY_USAGE)?;
         let since = start_from(step, LOCAL_CURSOR).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        step.set_status_data(LOCAL_CURSOR, format_time(Utc::now()));
+        // Our own clock: keep microseconds so that the overlap alone decides what is re-read.
+        let started = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        step.set_status_data(LOCAL_CURSOR, started);
         Ok(Box::new(LocalStream {
             repository,
             since,

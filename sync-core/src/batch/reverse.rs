@@ -23,7 +23,7 @@ use sqlx::AnyConnection;
 use super::connector::{INTEGRATION_TYPE_USAGE, IntegrationType};
 use super::context::JobParameters;
 use super::definition::JobType;
-use super::run::{ConnectorRun, load, run_connector};
+use super::run::{ConnectorRun, exclusively, load, run_connector};
 use crate::app::App;
 use crate::context::{Origin, WorkContext};
 use crate::error::{SyncError, SyncResult};
@@ -196,7 +196,10 @@ async fn finish(storage: &Storage, job_id: JobId) -> SyncResult<()> {
 /// Runs a reverse sync now: the connector's export job with these entity ids, and an
 /// `[EXPORT]` status row.
 ///
+/// One reverse sync per (integration, connector) runs at a time.
+///
 /// # Errors
+/// A retryable error when another reverse sync of the connector is running;
 /// [`SyncError::NothingToDo`] when the integration is disabled or not two-way;
 /// [`SyncError::Failed`] when the connector does not support reverse sync.
 pub async fn reverse_sync(
@@ -224,15 +227,17 @@ pub async fn reverse_sync(
         )));
     };
     let export_job = export_job.to_owned();
-    run_connector(
+    let key = format!("batch:reverse:{integration_id}:{}", connector.name());
+    let no_cursor = Values::new();
+    let run = run_connector(
         &loaded,
         &connector,
         JobType::Export,
         &export_job,
         JobParameters::new().ids(ids.iter().copied()),
-        &Values::new(),
-    )
-    .await
+        &no_cursor,
+    );
+    exclusively(app.storage(), &key, run).await
 }
 
 /// Requests a reverse sync when a local record of a two-way connector's model is created or

@@ -17,6 +17,25 @@ use crate::values::Values;
 /// How many skipped items a status message lists; the execution keeps them all.
 const MAX_WARNING_LINES: u32 = 100;
 
+/// How long a sync's run lock lasts on SQLite when its holder dies without releasing it.
+const RUN_LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Runs `work` holding the lock `key`, so that one sync of a kind runs at a time per
+/// integration (Oro's "a sync for this channel is already running"). A lock held elsewhere
+/// is a retryable error that does not use one of a job's tries.
+pub(crate) async fn exclusively<T>(
+    storage: &crate::storage::Storage,
+    key: &str,
+    work: impl std::future::Future<Output = SyncResult<T>>,
+) -> SyncResult<T> {
+    let guard = storage.try_lock(key, RUN_LOCK_LEASE).await?;
+    let result = work.await;
+    let released = guard.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
 /// One connector's part of a sync.
 #[derive(Debug, Clone)]
 pub struct ConnectorRun {

@@ -154,6 +154,22 @@ impl ItemWriter for DownWriter {
     }
 }
 
+/// Counts what it is given as updated, writing nothing.
+pub struct CountWriter;
+
+#[async_trait]
+impl ItemWriter for CountWriter {
+    async fn write(
+        &self,
+        step: &mut StepContext,
+        _conn: &mut AnyConnection,
+        items: &[Value],
+    ) -> SyncResult<()> {
+        step.counters_mut().updated += items.len() as u64;
+        Ok(())
+    }
+}
+
 /// The jobs of the test connector.
 pub const SHOP_JOBS: &str = r#"
 [jobs.customer_import]
@@ -175,6 +191,16 @@ processor = "pass_through"
 writer = "two_way_writer"
 batch_size = 1
 parameters = { fields = ["name", "city", "phone"] }
+
+[jobs.customer_scan]
+type = "import"
+
+[[jobs.customer_scan.steps]]
+name = "scan"
+reader = "local_modified_since"
+processor = "pass_through"
+writer = "test.count"
+parameters = { page_size = 1 }
 
 [jobs.order_import]
 type = "import"
@@ -231,6 +257,7 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
         }),
     );
     registry.register::<dyn ItemWriter>(ApplyOn::kind("shop"), "test.down", Arc::new(DownWriter));
+    registry.register::<dyn ItemWriter>(ApplyOn::kind("shop"), "test.count", Arc::new(CountWriter));
     registry.register::<dyn sync_core::local::Listener>(
         ApplyOn::kind("shop"),
         "event.listener",
@@ -245,6 +272,9 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
                 .supports_force_sync(),
         )
         .connector(Connector::new("order", "Orders", "order", "order_import"))
+        .connector(
+            Connector::new("scan", "Local scan", "customer", "customer_scan").supports_force_sync(),
+        )
         .connector(
             Connector::new("group", "Groups", "customer", "customer_import")
                 .order(20)
