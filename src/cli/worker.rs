@@ -1,0 +1,83 @@
+//! `synckit worker`: runs queue jobs until SIGTERM or Ctrl-C.
+
+use std::time::Duration;
+
+use clap::Args;
+use sync_core::queue::{ChannelConfig, JobRegistry, Worker, shutdown_signal};
+use sync_core::{App, SyncResult};
+
+/// Arguments of `synckit worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Jobs running at once in this process.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// The channel tree, e.g. `root:4,root.magento:2,root.slow:1:throttle=2`. Capacities are
+    /// shared by every worker process on the database.
+    #[arg(long, env = "SYNCKIT_CHANNELS", default_value = "root:*")]
+    pub channels: String,
+    /// Seconds a claimed job stays leased without a heartbeat; a dead worker's jobs are
+    /// requeued after it.
+    #[arg(long, default_value_t = 30.0)]
+    pub lease: f64,
+    /// Seconds running jobs get to finish on SIGTERM before they are given back.
+    #[arg(long, default_value_t = 30.0)]
+    pub grace: f64,
+    /// Milliseconds between polls when nothing wakes the worker (etas, retries).
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+    /// Jobs claimed ahead of free slots (default: the concurrency).
+    #[arg(long)]
+    pub prefetch: Option<usize>,
+    /// Stop when no due job is left instead of waiting for more.
+    #[arg(long)]
+    pub until_idle: bool,
+}
+
+/// The job functions this binary runs: the connectors' jobs, plus `synckit.noop` for smoke
+/// tests.
+pub fn job_registry() -> JobRegistry {
+    JobRegistry::new().register::<noop>()
+}
+
+/// Does nothing: checks that workers run jobs.
+#[sync_derive::job(name = "synckit.noop", crate = "synckit")]
+async fn noop() -> sync_core::SyncResult<()> {
+    Ok(())
+}
+
+fn seconds(value: f64, what: &str) -> SyncResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        sync_core::SyncError::Failed(format!("--{what} must be a positive number of seconds"))
+    })
+}
+
+/// Runs the worker.
+pub async fn run(app: &App, args: WorkerArgs) -> SyncResult<String> {
+    let channels: ChannelConfig = args.channels.parse()?;
+    let mut builder = Worker::builder(app.queue().clone(), job_registry())
+        .concurrency(args.concurrency)
+        .channels(channels.clone())
+        .lease(seconds(args.lease, "lease")?)
+        .grace(seconds(args.grace, "grace")?)
+        .poll_interval(Duration::from_millis(args.poll_ms.max(1)))
+        .data(app.clone());
+    if let Some(prefetch) = args.prefetch {
+        builder = builder.prefetch(prefetch);
+    }
+    let worker = builder.build();
+    eprintln!(
+        "worker {} started: concurrency {}, channels {channels}",
+        worker.id(),
+        args.concurrency
+    );
+    let stats = if args.until_idle {
+        worker.run_until_idle().await?
+    } else {
+        worker.run_until(shutdown_signal()).await?
+    };
+    Ok(format!(
+        "worker stopped: {} done, {} retried, {} failed, {} rescued from dead workers, {} released",
+        stats.done, stats.retried, stats.failed, stats.rescued, stats.released
+    ))
+}
