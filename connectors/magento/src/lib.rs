@@ -25,8 +25,9 @@ pub use settings::{Credentials, MagentoSettings};
 use sync_core::registry::ComponentRegistry;
 
 /// Registers the whole connector: the kinds, the REST adapters, the binding models, the
-/// importers and the exporters.
+/// importers, the exporters and the listeners that delay exports on local writes.
 pub fn register(registry: &mut ComponentRegistry) {
     backend::register_backend(registry);
     models::register_models(registry);
+    models::register_listeners(registry);
 }

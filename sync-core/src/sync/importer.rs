@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -235,7 +235,13 @@ pub async fn import_record_data<S: ImportSpec>(
     };
     if !force {
         if let (Some(binding), Some(updated)) = (&binding, spec.remote_updated_at(&remote)) {
-            if binding.sync_date.is_some_and(|synced| updated <= synced) {
+            // Backends stamp changes to the second (Magento does): a change made in the
+            // same second as the last read may be newer than it, so only a strictly earlier
+            // second counts as up to date.
+            if binding
+                .sync_date
+                .is_some_and(|synced| updated < synced.trunc_subsecs(0))
+            {
                 return Ok(ImportOutcome::UpToDate(binding.local_id));
             }
         }

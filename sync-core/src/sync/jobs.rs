@@ -213,18 +213,37 @@ pub struct ExportListener {
     /// The local fields whose change needs an export (usually the export mapper's
     /// `changed_by_fields`).
     pub watched: Vec<String>,
+    /// Whether creating a local record exports it (not for records that only ever come
+    /// from the backend, such as orders).
+    pub on_create: bool,
     /// The channel of the jobs (`None`: the default).
     pub channel: Option<String>,
 }
 
 impl ExportListener {
-    /// A listener exporting `export_model` when one of `watched` changes.
+    /// A listener exporting `export_model` when a record is created or one of `watched`
+    /// changes.
     pub fn new(export_model: &str, watched: &[&str]) -> Self {
         ExportListener {
             export_model: export_model.to_owned(),
             watched: watched.iter().map(|f| (*f).to_owned()).collect(),
+            on_create: true,
             channel: None,
         }
+    }
+
+    /// A listener exporting `export_model` only when one of `watched` changes.
+    pub fn on_write(export_model: &str, watched: &[&str]) -> Self {
+        ExportListener {
+            on_create: false,
+            ..Self::new(export_model, watched)
+        }
+    }
+
+    /// Sets the channel of the export jobs.
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = Some(channel.to_owned());
+        self
     }
 
     async fn delay(
@@ -257,6 +276,9 @@ impl Listener for ExportListener {
         conn: &mut AnyConnection,
         event: &RecordEvent,
     ) -> SyncResult<()> {
+        if !self.on_create {
+            return Ok(());
+        }
         self.delay(ctx, conn, event.local_id, None).await
     }
 

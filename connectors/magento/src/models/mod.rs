@@ -135,6 +135,49 @@ pub fn register_models(registry: &mut ComponentRegistry) {
     }
 }
 
+/// Registers the listeners that delay export jobs when the back office writes: customers
+/// (created or changed), invoices and deliveries (created), order statuses and stock
+/// quantities (changed). Each runs in the writer's transaction; writes made by an import
+/// from a backend never reach that backend's listeners.
+pub fn register_listeners(registry: &mut ComponentRegistry) {
+    use sync_core::app::LISTENER_USAGE;
+    use sync_core::local::Listener;
+    use sync_core::mapper::MapTarget;
+    use sync_core::sync::ExportListener;
+    let listeners: [(&str, ExportListener); 5] = [
+        (
+            "customer",
+            ExportListener::new(
+                "magento.customer",
+                <customer::CustomerPayload as MapTarget>::SOURCE_FIELDS,
+            ),
+        ),
+        (
+            "account.invoice",
+            ExportListener::new("magento.invoice", &[]),
+        ),
+        (
+            "stock.picking",
+            ExportListener::new("magento.shipment", &[]),
+        ),
+        (
+            "sale.order",
+            ExportListener::on_write("magento.sale.order", &["status", "status_comment"]),
+        ),
+        (
+            "product",
+            ExportListener::on_write(stock::STOCK_MODEL, &["qty"]),
+        ),
+    ];
+    for (local_model, listener) in listeners {
+        registry.register::<dyn Listener>(
+            ApplyOn::kind(MAGENTO).model(local_model),
+            LISTENER_USAGE,
+            Arc::new(listener),
+        );
+    }
+}
+
 fn exporter(
     registry: &mut ComponentRegistry,
     kind: &str,
