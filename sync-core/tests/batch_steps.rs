@@ -14,7 +14,7 @@ use sync_core::testing::{DocumentRepository, test_databases};
 use sync_core::{App, LocalId, SyncError};
 
 mod batch_support;
-use batch_support::{MirrorWriter, Rules, object};
+use batch_support::{MirrorWriter, Rules, Stopper, object};
 
 const JOBS: &str = r#"
 [jobs.customer_copy]
@@ -31,6 +31,22 @@ batch_size = 2
 
 [[jobs.customer_copy.steps]]
 name = "after"
+reader = "entity_by_id"
+processor = "pass_through"
+writer = "test.mirror"
+
+[jobs.customer_stop]
+type = "export"
+
+[[jobs.customer_stop.steps]]
+name = "stop"
+reader = "entity_by_id"
+processor = "test.stopper"
+writer = "test.mirror"
+batch_size = 1
+
+[[jobs.customer_stop.steps]]
+name = "never"
 reader = "entity_by_id"
 processor = "pass_through"
 writer = "test.mirror"
@@ -58,6 +74,11 @@ async fn setup(
         customers.clone(),
     );
     registry.register::<dyn ItemProcessor>(ApplyOn::kind("shop"), "test.rules", Arc::new(Rules));
+    registry.register::<dyn ItemProcessor>(
+        ApplyOn::kind("shop"),
+        "test.stopper",
+        Arc::new(Stopper),
+    );
     registry.register::<dyn ItemWriter>(
         ApplyOn::kind("shop"),
         "test.mirror",
@@ -312,4 +333,37 @@ async fn wrong_component_names_fail_at_load_naming_file_job_and_step() {
         .registry()
         .lookup::<dyn ItemReader>(&[], "customer", "entity_by_id");
     db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_stop_request_stops_the_job_after_the_current_chunk() {
+    for db in test_databases().await.unwrap() {
+        let (_app, ctx, customers, _mirror) = setup(&db.storage).await;
+        let catalog = JobCatalog::parse("tests/jobs.toml", JOBS).unwrap();
+        let ids = add_customers(
+            &db.storage,
+            &customers,
+            &[json!({"email": "a@x"}), json!({"email": "b@x"})],
+        )
+        .await;
+        let outcome = run_job(
+            &ctx,
+            &catalog,
+            "customer_stop",
+            JobParameters::new().ids(ids),
+        )
+        .await
+        .unwrap();
+        let job = &outcome.execution;
+        assert_eq!(job.status, BatchStatus::Stopped, "{}", db.name);
+        assert_eq!(job.exit_status.code, "STOPPED");
+        assert_eq!(job.steps.len(), 1, "the next step must not run");
+        assert_eq!(
+            job.steps[0].counters.read, 1,
+            "stopped after the first chunk"
+        );
+        let stored = db.storage.batch_executions().get(job.id).await.unwrap();
+        assert_eq!(stored.status, BatchStatus::Stopped);
+        db.cleanup().await;
+    }
 }

@@ -73,6 +73,9 @@ pub trait ItemWriter: Send + Sync {
     ///
     /// Count what was done with [`StepContext::counters_mut`] (added, updated, deleted);
     /// when the chunk fails those counts are rolled back with it.
+    ///
+    /// Write through `conn` only: on SQLite the chunk's transaction holds the database's
+    /// write lock, so a write through the pool would wait for it and time out.
     async fn write(
         &self,
         step: &mut StepContext,

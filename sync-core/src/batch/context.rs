@@ -72,6 +72,7 @@ impl JobParameters {
 #[derive(Debug)]
 pub struct StepContext {
     work: WorkContext,
+    job_execution_id: i64,
     job_name: String,
     step_name: String,
     parameters: Values,
@@ -94,9 +95,15 @@ pub(crate) struct StepScope {
 }
 
 impl StepContext {
-    pub(crate) fn new(scope: &StepScope, step_name: &str, parameters: Values) -> Self {
+    pub(crate) fn new(
+        scope: &StepScope,
+        job_execution_id: i64,
+        step_name: &str,
+        parameters: Values,
+    ) -> Self {
         StepContext {
             work: scope.work.clone(),
+            job_execution_id,
             job_name: scope.job_name.clone(),
             step_name: step_name.to_owned(),
             parameters,
@@ -118,6 +125,11 @@ impl StepContext {
     /// The storage.
     pub fn storage(&self) -> &Storage {
         self.work.storage()
+    }
+
+    /// The running job's execution id (e.g. to ask it to stop).
+    pub fn job_execution_id(&self) -> i64 {
+        self.job_execution_id
     }
 
     /// The running job's name.

@@ -76,7 +76,16 @@ pub(crate) async fn load(app: &App, integration_id: i64) -> SyncResult<Loaded> {
         )));
     }
     let ctx = app.context(backend, "");
-    let itype = ctx.component::<IntegrationType>(INTEGRATION_TYPE_USAGE)?;
+    let itype = ctx
+        .component::<IntegrationType>(INTEGRATION_TYPE_USAGE)
+        .map_err(|error| match error {
+            SyncError::NoComponent { kind, .. } => SyncError::Failed(format!(
+                "integration `{}`: no connectors are registered for backend kind `{kind}` in this \
+                 program (register its IntegrationType, or let a worker that has them run the sync)",
+                integration.name
+            )),
+            other => other,
+        })?;
     Ok(Loaded {
         integration,
         itype,

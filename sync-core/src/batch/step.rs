@@ -69,7 +69,12 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
     for (name, value) in input.run_parameters {
         parameters.insert(name.clone(), value.clone());
     }
-    let mut ctx = StepContext::new(input.scope, &input.definition.name, parameters);
+    let mut ctx = StepContext::new(
+        input.scope,
+        input.job_execution_id,
+        &input.definition.name,
+        parameters,
+    );
     ctx.job_data = input.job_data;
     ctx.status_data = input.status_data;
     ctx.previous_status_data = input.previous_status_data.clone();

@@ -306,3 +306,16 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
         queue,
     }
 }
+
+/// Asks its own job to stop when it processes an item (outside the chunk's transaction:
+/// on SQLite that transaction holds the write lock).
+pub struct Stopper;
+
+#[async_trait]
+impl ItemProcessor for Stopper {
+    async fn process(&self, step: &mut StepContext, item: Value) -> SyncResult<Option<Value>> {
+        let executions = step.storage().batch_executions();
+        executions.request_stop(step.job_execution_id()).await?;
+        Ok(Some(item))
+    }
+}
