@@ -34,10 +34,10 @@ pub struct WorkerArgs {
     pub until_idle: bool,
 }
 
-/// The job functions this binary runs: the connectors' jobs, plus `synckit.noop` for smoke
-/// tests.
+/// The job functions this binary runs: the connectors' jobs, the integrations' forward and
+/// reverse syncs, plus `synckit.noop` for smoke tests.
 pub fn job_registry() -> JobRegistry {
-    JobRegistry::new().register::<noop>()
+    sync_core::batch::register_jobs(JobRegistry::new().register::<noop>())
 }
 
 /// Does nothing: checks that workers run jobs.
@@ -72,9 +72,16 @@ pub async fn run(app: &App, args: WorkerArgs) -> SyncResult<String> {
         args.concurrency
     );
     let stats = if args.until_idle {
+        // Integrations whose sync interval has passed get their forward sync first.
+        sync_core::batch::schedule_due_syncs(app.queue()).await?;
         worker.run_until_idle().await?
     } else {
-        worker.run_until(shutdown_signal()).await?
+        // Periodic forward syncs of the integrations, while the worker runs.
+        let periodic =
+            sync_core::batch::spawn_periodic_syncs(app.queue().clone(), Duration::from_secs(30));
+        let stats = worker.run_until(shutdown_signal()).await;
+        periodic.abort();
+        stats?
     };
     Ok(format!(
         "worker stopped: {} done, {} retried, {} failed, {} rescued from dead workers, {} released",
