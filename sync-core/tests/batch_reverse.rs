@@ -275,3 +275,60 @@ async fn conflicts_follow_the_sync_priority_field_by_field() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failed_export_keeps_its_ids_for_the_retry() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(
+                NewIntegration::new(shop.backend.id, "shop", ["customer", "vip"])
+                    .two_way(SyncPriority::Remote),
+            )
+            .await
+            .unwrap();
+        let id = {
+            let mut conn = db.storage.pool().acquire().await.unwrap();
+            shop.customers
+                .create(&mut conn, &object(json!({"name": "Ada"})))
+                .await
+                .unwrap()
+        };
+        let mut tx = db.storage.begin().await.unwrap();
+        let job = sync_core::batch::request_reverse_sync(
+            &mut tx,
+            &shop.queue,
+            integration.id,
+            "vip",
+            &[id],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        run_worker(&shop).await;
+        // The export failed (its remote side is down): the job waits for a retry, ids kept.
+        let (state, retry): (String, i64) =
+            sqlx::query_as("SELECT state, retry FROM queue_jobs WHERE id = $1")
+                .bind(job.0)
+                .fetch_one(db.storage.pool())
+                .await
+                .unwrap();
+        assert_eq!((state.as_str(), retry), ("pending", 1), "{}", db.name);
+        assert_eq!(pending_ids(&db.storage, job).await.unwrap(), [id]);
+        let status = db
+            .storage
+            .integration_statuses()
+            .list(integration.id, Some("vip"), 1)
+            .await
+            .unwrap();
+        assert_eq!(status[0].code, StatusCode::Failed);
+        assert!(
+            status[0].message.contains("connection refused"),
+            "{}",
+            status[0].message
+        );
+        db.cleanup().await;
+    }
+}

@@ -12,8 +12,8 @@
 //!
 //! When the job starts it deletes the schedule row first (waiting for a requester holding
 //! it), so later requests delay a new job, then reads its entity rows, which every request
-//! that found the row has committed by then. The ids stay until the job completes, so a
-//! retried job exports them again.
+//! that found the row has committed by then. The ids stay until the export completes: a
+//! failed export is retried by the queue with the same ids, never silently dropped.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -69,13 +69,22 @@ impl JobFunction for ReverseSyncJob {
                 }
                 other => other?,
             };
-            // A failed export is visible in its status row and execution; its ids are done
-            // with either way, as Oro acknowledges the message (the next change exports again).
-            finish(app.storage(), job_id).await?;
             let message = run
                 .status
-                .map(|s| s.message)
+                .as_ref()
+                .map(|s| s.message.clone())
                 .unwrap_or_else(|| "not allowed".into());
+            if !run.is_success() {
+                // Unlike Oro, which acknowledges a failed export and forgets its ids, the ids
+                // stay with the job and the queue retries it (a failed job keeps them too,
+                // to be requeued once the cause is fixed).
+                let first = message.lines().last().unwrap_or_default().to_owned();
+                return Err(SyncError::retryable(
+                    format!("the export of {} entities failed: {first}", ids.len()),
+                    None,
+                ));
+            }
+            finish(app.storage(), job_id).await?;
             Ok(Some(message))
         })
     }

@@ -202,6 +202,16 @@ processor = "pass_through"
 writer = "test.count"
 parameters = { page_size = 1 }
 
+[jobs.vip_export]
+type = "export"
+model = "customer"
+
+[[jobs.vip_export.steps]]
+name = "export"
+reader = "entity_by_id"
+processor = "pass_through"
+writer = "test.down"
+
 [jobs.order_import]
 type = "import"
 model = "order"
@@ -272,6 +282,10 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
                 .supports_force_sync(),
         )
         .connector(Connector::new("order", "Orders", "order", "order_import"))
+        .connector(
+            Connector::new("vip", "VIP customers", "customer", "customer_import")
+                .two_way("vip_export"),
+        )
         .connector(
             Connector::new("scan", "Local scan", "customer", "customer_scan").supports_force_sync(),
         )
