@@ -12,16 +12,20 @@ pub fn from_values<T: serde::de::DeserializeOwned>(
     record: &str,
     value: Value,
 ) -> crate::SyncResult<T> {
-    serde_json::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        // serde_json names the field in its message ("missing field `email`", "invalid type
-        // ... at field `x`"); extract it so that the error's field is right.
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.contains("field"))
-            .unwrap_or("<record>")
-            .to_owned();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        // The path names the field that failed (`addresses[0].city`); a missing field is
+        // reported at its parent, and named in serde's message.
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "<record>".to_owned(),
+            (parent, Some(name)) => format!("{parent}.{name}"),
+            (path, None) => path.to_owned(),
+        };
         crate::SyncError::invalid_data(record, field, message)
     })
 }
@@ -51,6 +55,24 @@ mod tests {
     #[allow(dead_code)]
     struct Customer {
         email: String,
+        #[serde(default)]
+        addresses: Vec<Address>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Address {
+        city: String,
+    }
+
+    #[test]
+    fn a_wrong_type_deep_in_the_record_is_named_by_its_path() {
+        let value = serde_json::json!({"email": "a@b.c", "addresses": [{"city": 7}]});
+        let err = from_values::<Customer>("customer 7", value).unwrap_err();
+        match err {
+            crate::SyncError::InvalidData { field, .. } => assert_eq!(field, "addresses[0].city"),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

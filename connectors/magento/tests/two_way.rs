@@ -288,6 +288,10 @@ async fn conflicts_follow_each_policy() {
             "{}",
             checkpoints[0].message
         );
+        // The queued export of the local change does not overwrite the admin's value either.
+        shop.run_workers().await;
+        let remote = shop.sim.state().customer(REMOTE_ID).unwrap();
+        assert_eq!(remote.firstname, "Remote-First", "{name}");
         shop.finish().await;
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::components::{RECORD_EXPORTER, adapter_for, binder_for, repository_for};
+use super::two_way::open_conflicts;
 use crate::adapter::BackendAdapter;
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
@@ -214,7 +215,12 @@ async fn export_locked<S: ExportSpec>(
             };
             if spec.track_sync_state() {
                 if let Some(synced) = &binding.synced {
-                    changed.retain(|f| synced.values.get(f) != local_values.get(f));
+                    // Fields both sides changed and nobody settled yet stay as they are on
+                    // both sides until a human does (see the checkpoint).
+                    let open = open_conflicts(&synced.values);
+                    changed.retain(|f| {
+                        synced.values.get(f) != local_values.get(f) && !open.contains(f)
+                    });
                 }
             }
             if changed.is_empty() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::components::{RECORD_IMPORTER, adapter_for, binder_for, repository_for};
-use super::two_way::{ConflictPolicy, Side, merge_three_way};
+use super::two_way::{ConflictPolicy, Side, merge_three_way, record_open_conflicts};
 use crate::context::WorkContext;
 use crate::error::SyncResult;
 use crate::ids::{ExternalId, LocalId};
@@ -326,7 +326,9 @@ async fn import_locked<S: ImportSpec>(
                         pending_export: merge.to_remote.keys().cloned().collect(),
                         conflicts,
                     };
-                    (local_id, outcome, Some(merge.base))
+                    let mut base = merge.base;
+                    record_open_conflicts(&mut base, &merge.conflicts);
+                    (local_id, outcome, Some(base))
                 }
                 _ => {
                     session.write(&*repository, local_id, &values).await?;

@@ -39,4 +39,7 @@ pub use jobs::{
     DelayImport, DeleteRecordArgs, DeleteRecordJob, ExportListener, ExportRecordArgs,
     ExportRecordJob, ImportRecordArgs, ImportRecordJob, register_sync_jobs,
 };
-pub use two_way::{ConflictPolicy, FieldConflict, Merge, Side, merge_three_way};
+pub use two_way::{
+    ConflictPolicy, FieldConflict, Merge, OPEN_CONFLICTS, Side, merge_three_way, open_conflicts,
+    record_open_conflicts,
+};

@@ -127,6 +127,35 @@ pub fn merge_three_way(
     merge
 }
 
+/// The key under which a binding's synced state lists the fields left in conflict. It
+/// cannot clash with a field: field names never start with `$`.
+pub const OPEN_CONFLICTS: &str = "$conflicts";
+
+/// Records the unsettled conflicts of a merge in a synced state (replacing earlier ones: a
+/// conflict settled since, by either side, is no longer listed).
+pub fn record_open_conflicts(base: &mut Values, conflicts: &[FieldConflict]) {
+    if conflicts.is_empty() {
+        base.remove(OPEN_CONFLICTS);
+    } else {
+        let fields = conflicts
+            .iter()
+            .map(|c| Value::from(c.field.clone()))
+            .collect();
+        base.insert(OPEN_CONFLICTS.to_owned(), Value::Array(fields));
+    }
+}
+
+/// The fields a synced state lists as in conflict.
+pub fn open_conflicts(base: &Values) -> Vec<String> {
+    match base.get(OPEN_CONFLICTS) {
+        Some(Value::Array(fields)) => fields
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,10 +106,12 @@ pub struct MemoryAdapter {
 
 impl MemoryAdapter {
     fn parse_id(&self, id: &ExternalId) -> SyncResult<u64> {
-        id.as_str().parse().map_err(|_| SyncError::IdMissingInBackend {
-            model: self.model.clone(),
-            id: id.to_string(),
-        })
+        id.as_str()
+            .parse()
+            .map_err(|_| SyncError::IdMissingInBackend {
+                model: self.model.clone(),
+                id: id.to_string(),
+            })
     }
 
     fn matching(&self, query: &SearchQuery) -> Vec<Values> {
@@ -231,13 +233,13 @@ impl BackendAdapter for MemoryAdapter {
 
     async fn write(&self, id: &ExternalId, data: &Values) -> SyncResult<()> {
         let key = self.parse_id(id)?;
-        let mut record = self
-            .backend
-            .get(&self.model, key)
-            .ok_or_else(|| SyncError::IdMissingInBackend {
-                model: self.model.clone(),
-                id: id.to_string(),
-            })?;
+        let mut record =
+            self.backend
+                .get(&self.model, key)
+                .ok_or_else(|| SyncError::IdMissingInBackend {
+                    model: self.model.clone(),
+                    id: id.to_string(),
+                })?;
         for (field, value) in data {
             record.insert(field.clone(), value.clone());
         }

@@ -171,12 +171,12 @@ pub struct InvoiceBinding;
 pub struct LocalInvoice {
     /// The invoiced order.
     pub order_id: LocalId,
-    /// Whether the payment is captured online.
+    /// Whether the payment is captured online (Magento's default when unset).
     #[serde(default)]
-    pub capture: bool,
-    /// Whether Magento e-mails the customer.
+    pub capture: Option<bool>,
+    /// Whether Magento e-mails the customer (Magento's default when unset).
     #[serde(default)]
-    pub notify: bool,
+    pub notify: Option<bool>,
 }
 
 /// The body of `POST /V1/order/{id}/invoice` (with the order id the adapter puts in the
@@ -189,10 +189,12 @@ pub struct InvoicePayload {
     pub order_id: i64,
     /// Capture online.
     #[map(from)]
-    pub capture: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<bool>,
     /// Notify the customer.
     #[map(from)]
-    pub notify: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
 }
 
 /// Exports invoices.
