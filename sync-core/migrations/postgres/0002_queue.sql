@@ -76,18 +76,16 @@ CREATE TABLE queue_channel_state (
 );
 
 -- Wake the workers as soon as a job becomes pending (inserted, retried, requeued, released
--- by its parents). One notification per statement, sent at commit, so a batched enqueue
--- costs one, and a rolled-back enqueue none.
+-- by its parents). Row-level with a WHEN filter, so claims and completions (which never
+-- make a job pending) fire nothing; PostgreSQL folds identical notifications of one
+-- transaction into one, sent at commit, so a batched enqueue wakes the workers once and a
+-- rolled-back one never.
 CREATE FUNCTION queue_jobs_notify() RETURNS trigger AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_rows WHERE state = 'pending') THEN
-        PERFORM pg_notify('synckit_queue', '');
-    END IF;
+    PERFORM pg_notify('synckit_queue', '');
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 
-CREATE TRIGGER queue_jobs_notify_insert AFTER INSERT ON queue_jobs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_jobs_notify();
-CREATE TRIGGER queue_jobs_notify_update AFTER UPDATE ON queue_jobs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_jobs_notify();
+CREATE TRIGGER queue_jobs_notify AFTER INSERT OR UPDATE OF state ON queue_jobs
+    FOR EACH ROW WHEN (NEW.state = 'pending') EXECUTE FUNCTION queue_jobs_notify();
