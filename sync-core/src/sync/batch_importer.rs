@@ -178,10 +178,11 @@ pub async fn import_batch(
         for record in page.items {
             let updated = text(record.get(updated_field));
             let id = record.get(&fields.id).cloned().unwrap_or(Value::Null);
-            if let Some((cursor_updated, cursor_id)) = &cursor {
-                if updated == *cursor_updated && compare_ids(&id, cursor_id) != Ordering::Greater {
-                    continue; // seen on the previous page
-                }
+            if let Some((cursor_updated, cursor_id)) = &cursor
+                && updated == *cursor_updated
+                && compare_ids(&id, cursor_id) != Ordering::Greater
+            {
+                continue; // seen on the previous page
             }
             let external_id = match &id {
                 Value::String(s) => ExternalId(s.clone()),

@@ -213,15 +213,14 @@ async fn export_locked<S: ExportSpec>(
                 Some(fields) => fields.iter().cloned().collect(),
                 None => read_fields.iter().map(|f| (*f).to_owned()).collect(),
             };
-            if spec.track_sync_state() {
-                if let Some(synced) = &binding.synced {
-                    // Fields both sides changed and nobody settled yet stay as they are on
-                    // both sides until a human does (see the checkpoint).
-                    let open = open_conflicts(&synced.values);
-                    changed.retain(|f| {
-                        synced.values.get(f) != local_values.get(f) && !open.contains(f)
-                    });
-                }
+            if spec.track_sync_state()
+                && let Some(synced) = &binding.synced
+            {
+                // Fields both sides changed and nobody settled yet stay as they are on
+                // both sides until a human does (see the checkpoint).
+                let open = open_conflicts(&synced.values);
+                changed
+                    .retain(|f| synced.values.get(f) != local_values.get(f) && !open.contains(f));
             }
             if changed.is_empty() {
                 return Ok(ExportOutcome::NothingToDo(format!(

@@ -233,18 +233,16 @@ pub async fn import_record_data<S: ImportSpec>(
         let mut conn = ctx.storage().pool().acquire().await?;
         binder.binding_of_external(&mut conn, external_id).await?
     };
-    if !force {
-        if let (Some(binding), Some(updated)) = (&binding, spec.remote_updated_at(&remote)) {
-            // Backends stamp changes to the second (Magento does): a change made in the
-            // same second as the last read may be newer than it, so only a strictly earlier
-            // second counts as up to date.
-            if binding
-                .sync_date
-                .is_some_and(|synced| updated < synced.trunc_subsecs(0))
-            {
-                return Ok(ImportOutcome::UpToDate(binding.local_id));
-            }
-        }
+    // Backends stamp changes to the second (Magento does): a change made in the same second
+    // as the last read may be newer than it, so only a strictly earlier second counts as up
+    // to date.
+    if !force
+        && let (Some(binding), Some(updated)) = (&binding, spec.remote_updated_at(&remote))
+        && binding
+            .sync_date
+            .is_some_and(|synced| updated < synced.trunc_subsecs(0))
+    {
+        return Ok(ImportOutcome::UpToDate(binding.local_id));
     }
 
     let lock_key = format!("import:{}:{}:{external_id}", ctx.backend().id, ctx.model());

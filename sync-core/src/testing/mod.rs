@@ -54,14 +54,14 @@ impl TestDatabase {
     /// Closes the pool and drops the PostgreSQL schema (the SQLite file goes with `self`).
     pub async fn cleanup(self) {
         self.storage.close().await;
-        if let Some((base_url, schema)) = &self.schema {
-            if let Ok(admin) = Storage::connect(base_url, small_pool()).await {
-                let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
-                    .execute(admin.pool())
-                    .await;
-                admin.close().await;
-            }
+        if let Some((base_url, schema)) = &self.schema
+            && let Ok(admin) = Storage::connect(base_url, small_pool()).await
+        {
+            let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(admin.pool())
+                .await;
+            admin.close().await;
         }
     }
 }
