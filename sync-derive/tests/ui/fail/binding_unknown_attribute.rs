@@ -22,12 +22,7 @@ struct RemoteItem {
 use sync_derive::Binding;
 
 #[derive(Binding)]
-#[binding(
-    kind = "magento",
-    model = "magento customer",
-    local = "customer",
-    table = "x"
-)]
+#[binding(kind = "magento", model = "magento customer", local = "customer", table = "x")]
 struct CustomerBinding {
     #[binding(column = "created")]
     created_at: Option<String>,
