@@ -74,8 +74,8 @@ async fn a_worker_runs_jobs_in_priority_then_creation_order() {
             assert_eq!(j.state, JobState::Done);
             assert!(j.date_started.is_some() && j.date_done.is_some());
             assert!(j.worker_id.is_some());
-            let history = queue.job_history(id).await.unwrap();
-            assert_eq!(history.last().unwrap().state, JobState::Done);
+            // A first try that succeeds leaves no history row: the job row tells it all.
+            assert!(queue.job_history(id).await.unwrap().is_empty());
         }
         db.cleanup().await;
     }
