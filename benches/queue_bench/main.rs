@@ -64,9 +64,11 @@ fn parse_args() -> Result<Args, String> {
             "--url" => args.url = value()?,
             "--no-compare" => args.compare = false,
             "-h" | "--help" => {
-                return Err("usage: queue-bench --db sqlite|postgres --jobs N --workers W \
+                return Err(
+                    "usage: queue-bench --db sqlite|postgres --jobs N --workers W \
                             [--url postgres://...] [--no-compare]"
-                    .into());
+                        .into(),
+                );
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -193,10 +195,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 fn worker_counts(max: usize) -> Vec<usize> {
-    [1, 2, 4]
-        .into_iter()
-        .filter(|&w| w <= max.max(1))
-        .collect()
+    [1, 2, 4].into_iter().filter(|&w| w <= max.max(1)).collect()
 }
 
 struct Figures {
@@ -254,7 +253,10 @@ async fn bench_synckit(url: &str, args: &Args) -> SyncResult<Figures> {
             }
         }
         if done != args.jobs as u64 {
-            eprintln!("warning: {done} of {} jobs done with {w} workers", args.jobs);
+            eprintln!(
+                "warning: {done} of {} jobs done with {w} workers",
+                args.jobs
+            );
         }
         throughput.push((w, args.jobs as f64 / timing.span().as_secs_f64()));
     }

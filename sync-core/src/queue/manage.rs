@@ -304,7 +304,7 @@ impl Queue {
         let mut history = Vec::new();
         for &id in ids {
             let sql = match action {
-                Action::Requeue => format!(
+                Action::Requeue => String::from(
                     "UPDATE queue_jobs SET \
                          state = CASE WHEN EXISTS (SELECT 1 FROM queue_job_dependencies d \
                              JOIN queue_jobs p ON p.id = d.depends_on \
@@ -314,7 +314,7 @@ impl Queue {
                          lease_expires_at = NULL, exc_name = NULL, exc_message = NULL, \
                          exc_info = NULL, result = NULL, date_enqueued = NULL, date_started = NULL, \
                          date_done = NULL, date_cancelled = NULL, date_failed = NULL \
-                     WHERE id = $1 AND state <> 'wait_dependencies' RETURNING state, attempt"
+                     WHERE id = $1 AND state <> 'wait_dependencies' RETURNING state, attempt",
                 ),
                 Action::Done => format!(
                     "UPDATE queue_jobs SET state = 'done', date_done = {now}, \
