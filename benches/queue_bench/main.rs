@@ -202,8 +202,42 @@ struct Figures {
     enqueue_single: f64,
     enqueue_batch: f64,
     throughput: Vec<(usize, f64)>,
+    deleting: (usize, f64),
     p50_ms: f64,
     p99_ms: f64,
+}
+
+/// Enqueues `jobs` no-op jobs, then lets `w` workers drain them; returns jobs per second
+/// from the first start to the last end.
+async fn drain(queue: &Queue, url: &str, jobs: usize, w: usize, channels: &str) -> SyncResult<f64> {
+    reset(queue).await?;
+    for chunk in noop_jobs(jobs).chunks(ENQUEUE_BATCH) {
+        queue.enqueue_many(chunk.to_vec()).await?;
+    }
+    let timing = Arc::new(Timing::new());
+    let mut runs = Vec::new();
+    for _ in 0..w {
+        let worker_queue = open(url, 6).await?;
+        let worker = Worker::builder(worker_queue, registry())
+            .concurrency(CONCURRENCY)
+            .prefetch(PREFETCH)
+            .claim_batch(CLAIM_BATCH)
+            .channels(channels.parse()?)
+            .poll_interval(Duration::from_millis(50))
+            .data(timing.clone())
+            .build();
+        runs.push(tokio::spawn(worker.run_until_idle()));
+    }
+    let mut done = 0;
+    for run in runs {
+        if let Ok(Ok(stats)) = run.await {
+            done += stats.done;
+        }
+    }
+    if done != jobs as u64 {
+        eprintln!("warning: {done} of {jobs} jobs done with {w} workers");
+    }
+    Ok(jobs as f64 / timing.span().as_secs_f64())
 }
 
 async fn bench_synckit(url: &str, args: &Args) -> SyncResult<Figures> {
@@ -229,37 +263,15 @@ async fn bench_synckit(url: &str, args: &Args) -> SyncResult<Figures> {
     // No-op throughput: the backlog is there, workers drain it.
     let mut throughput = Vec::new();
     for w in worker_counts(args.workers) {
-        reset(&queue).await?;
-        for chunk in noop_jobs(args.jobs).chunks(ENQUEUE_BATCH) {
-            queue.enqueue_many(chunk.to_vec()).await?;
-        }
-        let timing = Arc::new(Timing::new());
-        let mut runs = Vec::new();
-        for _ in 0..w {
-            let worker_queue = open(url, 6).await?;
-            let worker = Worker::builder(worker_queue, registry())
-                .concurrency(CONCURRENCY)
-                .prefetch(PREFETCH)
-                .claim_batch(CLAIM_BATCH)
-                .poll_interval(Duration::from_millis(50))
-                .data(timing.clone())
-                .build();
-            runs.push(tokio::spawn(worker.run_until_idle()));
-        }
-        let mut done = 0;
-        for run in runs {
-            if let Ok(Ok(stats)) = run.await {
-                done += stats.done;
-            }
-        }
-        if done != args.jobs as u64 {
-            eprintln!(
-                "warning: {done} of {} jobs done with {w} workers",
-                args.jobs
-            );
-        }
-        throughput.push((w, args.jobs as f64 / timing.span().as_secs_f64()));
+        throughput.push((w, drain(&queue, url, args.jobs, w, "root:*").await?));
     }
+    // The same with done jobs deleted at once (a channel retention of 0), as graphile-worker
+    // does with every finished job.
+    let w = 2.min(args.workers.max(1));
+    let deleting = (
+        w,
+        drain(&queue, url, args.jobs, w, "root:*:retention=0").await?,
+    );
 
     // Latency: an idle worker, a producer on its own connections enqueueing one job at a
     // time (on SQLite, in the same process: the queue handle wakes the worker).
@@ -306,6 +318,7 @@ async fn bench_synckit(url: &str, args: &Args) -> SyncResult<Figures> {
         enqueue_single,
         enqueue_batch,
         throughput,
+        deleting,
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
     })
@@ -452,6 +465,15 @@ async fn run(args: Args) -> SyncResult<()> {
         );
     }
     println!(
+        "| no-op jobs, {} worker(s), done jobs deleted at once (jobs/s) | {} | {} |",
+        ours.deleting.0,
+        fmt_rate(ours.deleting.1),
+        fmt_rate(other_num(&[
+            "throughput_per_s",
+            &ours.deleting.0.to_string()
+        ]))
+    );
+    println!(
         "| enqueue→start latency p50 (ms) | {:>10.2} | {:>10.2} |",
         ours.p50_ms,
         other_num(&["latency_p50_ms"])
@@ -474,6 +496,7 @@ async fn run(args: Args) -> SyncResult<()> {
             "enqueue_single_per_s": ours.enqueue_single.round(),
             "enqueue_batch_per_s": ours.enqueue_batch.round(),
             "throughput_per_s": throughput,
+            "throughput_deleting_done_per_s": {ours.deleting.0.to_string(): ours.deleting.1.round()},
             "latency_p50_ms": (ours.p50_ms * 100.0).round() / 100.0,
             "latency_p99_ms": (ours.p99_ms * 100.0).round() / 100.0,
         },

@@ -110,3 +110,36 @@ async fn purge_deletes_old_done_and_cancelled_jobs_per_channel_retention() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_retention_channel_deletes_done_jobs_at_once() {
+    for db in test_databases().await.unwrap() {
+        let queue = queue_of(&db);
+        let log = Arc::new(Log::default());
+        let gone = enqueue(&queue, record("gone").channel("ephemeral")).await;
+        let failed = enqueue(&queue, flaky("kept", 1, "fail").channel("ephemeral")).await;
+        let graph = queue
+            .enqueue_graph(
+                record("parent")
+                    .channel("ephemeral")
+                    .on_done(record("child")),
+            )
+            .await
+            .unwrap();
+        let kept = enqueue(&queue, record("kept")).await;
+        worker(&queue, &log)
+            .channels("root:*,root.ephemeral:*:retention=0".parse().unwrap())
+            .build()
+            .run_until_idle()
+            .await
+            .unwrap();
+        assert_eq!(log.events().len(), 5, "{}", db.name);
+        assert!(queue.job(gone).await.is_err(), "{}", db.name);
+        assert_eq!(state(&queue, failed).await, JobState::Failed);
+        // A parent stays (done) so that its child could see it done.
+        assert_eq!(state(&queue, graph.ids[0]).await, JobState::Done);
+        assert_eq!(state(&queue, graph.ids[1]).await, JobState::Done);
+        assert_eq!(state(&queue, kept).await, JobState::Done);
+        db.cleanup().await;
+    }
+}

@@ -11,7 +11,8 @@
 //! - `sequential`: one job at a time, in order; a failed job stops the channel until it is
 //!   requeued, set done or cancelled (requires capacity 1);
 //! - `throttle=<seconds>`: at most one start per this many seconds;
-//! - `retention=<days>`: how long done and cancelled jobs are kept before a purge (default 30);
+//! - `retention=<days>`: how long done and cancelled jobs are kept before a purge (default 30;
+//!   `0` deletes a done job as soon as it is stored, unless another job depends on it);
 //! - `timeout=<seconds>`: the timeout of jobs that do not set their own.
 
 use std::collections::BTreeMap;

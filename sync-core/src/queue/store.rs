@@ -16,11 +16,12 @@ use super::states::{JobState, LIVE_STATES_SQL};
 use crate::error::{SyncError, SyncResult};
 use crate::storage::{Dialect, Storage};
 
-/// Rows per multi-row statement; far below both databases' parameter limits.
-const CHUNK: usize = 500;
-/// Jobs per multi-row insert: statements with thousands of parameters cost more to prepare
-/// than they save in round trips (measured with queue-bench).
-const INSERT_CHUNK: usize = 100;
+/// Rows per multi-row statement. Statements with thousands of parameters cost more to
+/// prepare and bind than they save in round trips (measured with queue-bench: 100 rows per
+/// insert made batched enqueue 3 to 8 times faster than 500).
+const CHUNK: usize = 100;
+/// Jobs per multi-row insert.
+const INSERT_CHUNK: usize = CHUNK;
 
 /// The PostgreSQL advisory lock key that serializes claims when channels limit capacity.
 const CLAIM_LOCK_KEY: i64 = 0x5359_4e43_4b51_5545; // "SYNCKQUE"
@@ -644,6 +645,8 @@ pub(crate) struct Finished {
     pub attempt: i64,
     pub exec_us: i64,
     pub has_dependents: bool,
+    /// Delete the job once done (its channel keeps done jobs for no time).
+    pub delete_when_done: bool,
     pub outcome: Outcome,
 }
 
@@ -711,10 +714,33 @@ pub(crate) async fn store_finished(
     let mut history = Vec::with_capacity(finished.len());
     let mut parents_done = Vec::new();
 
-    let done: Vec<&Finished> = finished
+    // Done jobs of a channel with a retention of zero go at once, unless a child still
+    // needs to see them done.
+    let (deleted, done): (Vec<&Finished>, Vec<&Finished>) = finished
         .iter()
         .filter(|f| matches!(f.outcome, Outcome::Done { .. }))
-        .collect();
+        .partition(|f| f.delete_when_done && !f.has_dependents);
+    for chunk in deleted.chunks(CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    1 + 2 * i,
+                    2 + 2 * i
+                )
+            })
+            .collect();
+        let sql = format!(
+            "DELETE FROM queue_jobs WHERE state IN ('enqueued', 'started') \
+             AND (id, attempt) IN (VALUES {})",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for f in chunk {
+            query = query.bind(f.id.0).bind(f.attempt);
+        }
+        query.execute(&mut *tx).await?;
+    }
     for chunk in done.chunks(CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {

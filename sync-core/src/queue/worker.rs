@@ -256,6 +256,8 @@ struct Shared {
     /// Something outside (PostgreSQL notification, rescue) says there may be work.
     external: Notify,
     counters: Counters,
+    /// Whether some channel deletes its done jobs at once (`retention=0`).
+    any_zero_retention: bool,
 }
 
 impl Worker {
@@ -317,6 +319,10 @@ impl Worker {
                 failed: AtomicU64::new(0),
                 rescued: AtomicU64::new(0),
             },
+            any_zero_retention: options
+                .channels
+                .iter()
+                .any(|c| c.retention == Some(Duration::ZERO)),
         });
         // Jobs of workers that died while this one was not running wait for no timer.
         match store::rescue_expired(&storage).await {
@@ -639,6 +645,8 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePer
             attempt: job.attempt,
             exec_us,
             has_dependents: job.has_dependents,
+            delete_when_done: shared.any_zero_retention
+                && shared.channels.retention(&job.channel).is_zero(),
             outcome,
         }),
     );
