@@ -33,8 +33,8 @@ const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Per-worker settings: the same for every run, written in the report.
 const CONCURRENCY: usize = 32;
-const PREFETCH: usize = 512;
-const CLAIM_BATCH: usize = 512;
+const PREFETCH: usize = 1000;
+const CLAIM_BATCH: usize = 1000;
 const ENQUEUE_BATCH: usize = 1000;
 const LATENCY_JOBS: usize = 300;
 
