@@ -24,14 +24,41 @@
 //!   `synckit jobs` CLI.
 //! - **Testing** ([`JobTrap`], [`Queue::run_synchronously`]).
 //!
+//! Declaring a job, delaying it in the caller's transaction, running a worker:
+//!
 //! ```no_run
-//! use sync_core::queue::{Delayable, JobRegistry, Queue, Worker};
-//! # async fn demo(registry: JobRegistry) -> sync_core::SyncResult<()> {
-//! let queue = Queue::open("sqlite://synckit.db").await?;
-//! let mut tx = queue.storage().begin().await?;
-//! queue.delay(&mut *tx, Delayable::from_parts("ping", ())?).await?;
+//! use std::time::Duration;
+//! use sync_core::queue::{JobContext, JobRegistry, Queue, Worker, shutdown_signal};
+//! use sync_core::{App, SyncResult};
+//! use sync_derive::job; // `synckit::job` through the facade
+//!
+//! /// Import one customer from the backend.
+//! #[job(channel = "magento.customers", max_retries = 7, retry_pattern = "1:10,5:60-120")]
+//! async fn import_customer(ctx: JobContext, backend_id: i64, external_id: String) -> SyncResult<()> {
+//!     let app = ctx.data::<App>()?; // what the worker was given
+//!     let _ = (app, backend_id, external_id);
+//!     Ok(())
+//! }
+//!
+//! # async fn demo(app: App) -> SyncResult<()> {
+//! // In a listener, `conn` is the writer's transaction: the job commits with the write.
+//! let mut tx = app.storage().begin().await?;
+//! let job = import_customer::call(1, "42".into())?
+//!     .priority(5)
+//!     .eta(Duration::from_secs(30))
+//!     .identity_key("import:1:customer:42");
+//! app.queue().delay(&mut *tx, job).await?;
 //! tx.commit().await?;
-//! Worker::builder(queue, registry).build().run_until_idle().await?;
+//!
+//! // A worker process (`synckit worker` does the same).
+//! let registry = JobRegistry::new().register::<import_customer>();
+//! Worker::builder(app.queue().clone(), registry)
+//!     .concurrency(8)
+//!     .channels("root:8,root.magento:4".parse()?)
+//!     .data(app.clone())
+//!     .build()
+//!     .run_until(shutdown_signal())
+//!     .await?;
 //! # Ok(()) }
 //! ```
 
