@@ -1,0 +1,347 @@
+//! The import benchmark: a full import of customers, products and orders from the Magento
+//! simulator into SQLite or PostgreSQL, next to the floor measured in the same run (fetch
+//! every page and bulk-insert the rows, with no framework).
+//!
+//! ```sh
+//! cargo run --release --example import_bench -- --db sqlite --customers 100000 --products 20000 --orders 50000
+//! ```
+//!
+//! The simulator runs in its own process (started with `cargo run --release -p magento-sim`),
+//! and each measured phase in a child process of its own, so that the peak memory reported is
+//! that phase's alone. It prints a table and ends with one JSON line.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use synckit::backend::{NewBackend, Secrets};
+use synckit::local::LocalRepository;
+use synckit::prelude::*;
+use synckit::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
+use synckit::testing::DocumentRepository;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const TOKEN: &str = "bench-token";
+const PAGE: u32 = 300;
+
+/// Settings of a run, from the command line.
+struct Args {
+    db: String,
+    customers: u32,
+    products: u32,
+    orders: u32,
+    phase: Option<String>,
+    base_url: Option<String>,
+    url: Option<String>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        db: "sqlite".into(),
+        customers: 100_000,
+        products: 20_000,
+        orders: 50_000,
+        phase: None,
+        base_url: None,
+        url: None,
+    };
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    for pair in all.chunks(2) {
+        let value = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
+            "--db" => args.db = value,
+            "--customers" => args.customers = value.parse().unwrap_or(args.customers),
+            "--products" => args.products = value.parse().unwrap_or(args.products),
+            "--orders" => args.orders = value.parse().unwrap_or(args.orders),
+            "--phase" => args.phase = Some(value),
+            "--base-url" => args.base_url = Some(value),
+            "--url" => args.url = Some(value),
+            other => eprintln!("import_bench: ignoring unknown option {other}"),
+        }
+    }
+    args
+}
+
+/// The peak resident memory of this process, in MB (Linux `VmHWM`).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[derive(Deserialize)]
+struct SearchPage {
+    items: Vec<Value>,
+    total_count: u64,
+}
+
+/// The floor: every page fetched and its rows bulk-inserted as JSON, nothing else.
+async fn floor(base_url: &str, url: &str) -> SyncResult<u64> {
+    let storage = Storage::open(url).await?;
+    let http = reqwest::Client::new();
+    let mut records = 0;
+    for (route, table, id) in [
+        ("customers/search", "floor_customers", "id"),
+        ("products", "floor_products", "sku"),
+        ("orders", "floor_orders", "entity_id"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, data TEXT NOT NULL)"
+        )))
+        .execute(storage.pool())
+        .await?;
+        let mut page: u32 = 1;
+        loop {
+            let page_url = format!(
+                "{base_url}/rest/default/V1/{route}?searchCriteria[pageSize]={PAGE}&searchCriteria[currentPage]={page}&searchCriteria[sortOrders][0][field]={id}&searchCriteria[sortOrders][0][direction]=ASC"
+            );
+            let found: SearchPage = http
+                .get(&page_url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| SyncError::Failed(e.to_string()))?
+                .json()
+                .await
+                .map_err(|e| SyncError::Failed(e.to_string()))?;
+            if found.items.is_empty() {
+                break;
+            }
+            let params: Vec<String> = (0..found.items.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} (id, data) VALUES {}",
+                params.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for item in &found.items {
+                let key = match item.get(id) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                query = query.bind(key).bind(item.to_string());
+            }
+            let mut tx = storage.begin().await?;
+            query.execute(&mut *tx).await?;
+            tx.commit().await?;
+            records += found.items.len() as u64;
+            if u64::from(page) * u64::from(PAGE) >= found.total_count {
+                break;
+            }
+            page += 1;
+        }
+    }
+    storage.close().await;
+    Ok(records)
+}
+
+/// The framework: the connector's batch imports, each record mapped, bound and written.
+async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
+    let storage = Storage::open(url).await?;
+    let mut registry = ComponentRegistry::new();
+    synckit_magento::register(&mut registry);
+    for model in [
+        "website",
+        "store",
+        "storeview",
+        "customer.group",
+        "customer",
+        "product",
+        "category",
+        "sale.order",
+    ] {
+        let repo = DocumentRepository::create(&storage, model).await?;
+        registry.register::<dyn LocalRepository>(
+            ApplyOn::any().model(model),
+            "local.repository",
+            Arc::new(repo),
+        );
+    }
+    let backend = storage
+        .backends()
+        .create(
+            NewBackend::new("magento", "bench")
+                .version("2.4")
+                .settings(json!({"base_url": base_url, "page_size": PAGE}))
+                .secrets(Secrets::new().with("token", TOKEN)),
+        )
+        .await?;
+    let app = App::new(registry, storage.clone()).await?;
+    let mut records = 0;
+    for (model, fields) in [
+        ("magento.customer.group", BatchFields::undated("id")),
+        ("magento.website", BatchFields::undated("id")),
+        ("magento.customer", BatchFields::default()),
+        ("magento.product", BatchFields::new("updated_at", "sku")),
+        (
+            "magento.sale.order",
+            BatchFields::new("created_at", "entity_id"),
+        ),
+    ] {
+        let ctx = app.context(backend.clone(), model);
+        let report = import_batch(
+            &ctx,
+            ImportWindow::since(None),
+            &fields,
+            PAGE,
+            Duration::from_secs(300),
+            &ImportDirectly,
+        )
+        .await?;
+        if let Some((id, error)) = report.errors.first() {
+            eprintln!("{model} {id}: {error} ({} errors)", report.errors.len());
+        }
+        if model != "magento.customer.group" && model != "magento.website" {
+            records += report.dispatched;
+        }
+    }
+    storage.close().await;
+    Ok(records)
+}
+
+async fn database_url(db: &str, phase: &str) -> SyncResult<String> {
+    match db {
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!(
+                "synckit-import-bench-{}-{phase}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| SyncError::Failed(e.to_string()))?;
+            Ok(format!("sqlite://{}", dir.join("bench.db").display()))
+        }
+        _ => {
+            let pg = synckit::testing::postgres()
+                .await?
+                .ok_or_else(|| SyncError::Failed("PostgreSQL unreachable".into()))?;
+            // A fresh schema per phase; left for inspection, dropped on the next test cleanup.
+            let url = pg.url.clone();
+            pg.storage.close().await;
+            std::mem::forget(pg);
+            Ok(url)
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> SyncResult<()> {
+    let args = args();
+    if let (Some(phase), Some(base_url), Some(url)) = (&args.phase, &args.base_url, &args.url) {
+        let started = Instant::now();
+        let records = match phase.as_str() {
+            "floor" => floor(base_url, url).await?,
+            _ => synckit(base_url, url).await?,
+        };
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            json!({"records": records, "secs": secs, "peak_mb": peak_rss_mb()})
+        );
+        return Ok(());
+    }
+
+    // The simulator, in a process of its own.
+    let mut sim = tokio::process::Command::new("cargo")
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "magento-sim",
+            "--bin",
+            "magento-sim",
+            "--",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+        ])
+        .args([
+            "--customers",
+            &args.customers.to_string(),
+            "--products",
+            &args.products.to_string(),
+            "--orders",
+            &args.orders.to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| SyncError::Failed(format!("cannot start the simulator: {e}")))?;
+    let stdout = sim
+        .stdout
+        .take()
+        .ok_or_else(|| SyncError::Failed("no simulator output".into()))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base_url = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(url) = line.strip_prefix("base URL: ") {
+            base_url = Some(url.trim().to_owned());
+            break;
+        }
+    }
+    let base_url =
+        base_url.ok_or_else(|| SyncError::Failed("the simulator printed no base URL".into()))?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let exe = std::env::current_exe().map_err(|e| SyncError::Failed(e.to_string()))?;
+    let mut results = serde_json::Map::new();
+    for phase in ["floor", "synckit"] {
+        let url = database_url(&args.db, phase).await?;
+        let out = tokio::process::Command::new(&exe)
+            .args(["--phase", phase, "--base-url", &base_url, "--url", &url])
+            .output()
+            .await
+            .map_err(|e| SyncError::Failed(e.to_string()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_default();
+        let result: Value = serde_json::from_str(line).map_err(|_| {
+            SyncError::Failed(format!(
+                "{phase} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        })?;
+        results.insert(phase.to_owned(), result);
+    }
+    let rate = |p: &str| {
+        let r = &results[p];
+        r["records"].as_f64().unwrap_or(0.0) / r["secs"].as_f64().unwrap_or(1.0)
+    };
+    println!(
+        "database: {}  ({} customers, {} products, {} orders)",
+        args.db, args.customers, args.products, args.orders
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>12} {:>10}",
+        "phase", "records", "seconds", "records/s", "peak MB"
+    );
+    for phase in ["floor", "synckit"] {
+        let r = &results[phase];
+        println!(
+            "{phase:<10} {:>10} {:>10.1} {:>12.0} {:>10.0}",
+            r["records"],
+            r["secs"].as_f64().unwrap_or(0.0),
+            rate(phase),
+            r["peak_mb"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let ratio = rate("synckit") / rate("floor").max(1e-9);
+    println!("synckit / floor throughput: {:.2}", ratio);
+    println!(
+        "{}",
+        json!({"db": args.db, "floor": results["floor"], "synckit": results["synckit"], "ratio": ratio})
+    );
+    drop(sim);
+    Ok(())
+}
