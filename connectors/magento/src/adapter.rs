@@ -169,10 +169,10 @@ impl BackendAdapter for MagentoAdapter {
         let target = RequestTarget::record(self.resource.model, id);
         let mut record = data.clone();
         // Magento's PUT replaces the record from its payload: the id goes in the body too.
-        if self.resource.id_field == "id" {
-            if let Ok(n) = id.as_str().parse::<i64>() {
-                record.insert("id".into(), json!(n));
-            }
+        if self.resource.id_field == "id"
+            && let Ok(n) = id.as_str().parse::<i64>()
+        {
+            record.insert("id".into(), json!(n));
         }
         let body = json!({ self.resource.envelope: record });
         let _: Value = self

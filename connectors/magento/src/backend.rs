@@ -25,12 +25,15 @@ pub const MAGENTO_2_4: &str = "magento-2.4";
 /// The usage of the shared client cache.
 const CLIENTS_USAGE: &str = "magento.clients";
 
+/// A client and the backend version (its `updated_at`) it was built for.
+type CachedClient = (DateTime<Utc>, Arc<MagentoClient>);
+
 /// One REST client per backend, shared by every component and job of a process so that they
 /// share its connection pool, admin token and rate limit. A client is rebuilt when its
 /// backend's settings change.
 #[derive(Debug, Default)]
 pub struct MagentoClients {
-    clients: Mutex<HashMap<BackendId, (DateTime<Utc>, Arc<MagentoClient>)>>,
+    clients: Mutex<HashMap<BackendId, CachedClient>>,
 }
 
 impl MagentoClients {
@@ -41,10 +44,10 @@ impl MagentoClients {
             .clients
             .lock()
             .map_err(|_| SyncError::Failed("Magento client cache poisoned".into()))?;
-        if let Some((stamp, client)) = clients.get(&backend.id) {
-            if *stamp == backend.updated_at {
-                return Ok(client.clone());
-            }
+        if let Some((stamp, client)) = clients.get(&backend.id)
+            && *stamp == backend.updated_at
+        {
+            return Ok(client.clone());
         }
         let client = Arc::new(MagentoClient::new(MagentoSettings::from_backend(backend)?)?);
         clients.insert(backend.id, (backend.updated_at, client.clone()));

@@ -269,7 +269,7 @@ async fn sale_orders_with_merged_lines_guests_and_payment_rules() {
 
         let orders: Vec<magento_sim::data::sales::Order> = {
             let db = shop.sim.state().read();
-            db.orders.iter().cloned().collect()
+            db.orders.to_vec()
         };
         let expected: Vec<_> = orders
             .iter()

@@ -248,20 +248,20 @@ impl OrderValues {
         output: &mut MapOutput<Self>,
         _: &WorkContext,
     ) -> SyncResult<()> {
-        if let MapOutput::Full(order) = output {
-            if r.shipping_amount > 0.0 {
-                order.lines.push(OrderLineValues {
-                    product_id: None,
-                    name: r
-                        .shipping_description
-                        .clone()
-                        .unwrap_or_else(|| "Shipping".to_owned()),
-                    price_unit: r.shipping_amount,
-                    quantity: 1.0,
-                    discount: 0.0,
-                    is_shipping: true,
-                });
-            }
+        if let MapOutput::Full(order) = output
+            && r.shipping_amount > 0.0
+        {
+            order.lines.push(OrderLineValues {
+                product_id: None,
+                name: r
+                    .shipping_description
+                    .clone()
+                    .unwrap_or_else(|| "Shipping".to_owned()),
+                price_unit: r.shipping_amount,
+                quantity: 1.0,
+                discount: 0.0,
+                is_shipping: true,
+            });
         }
         Ok(())
     }
