@@ -10,17 +10,18 @@
 //! and each measured phase in a child process of its own, so that the peak memory reported is
 //! that phase's alone. It prints a table and ends with one JSON line.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use synckit::backend::{NewBackend, Secrets};
-use synckit::local::LocalRepository;
 use synckit::prelude::*;
 use synckit::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
-use synckit::testing::DocumentRepository;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The example's shop back office: typed columns, natural keys indexed.
+#[path = "magento_sync/backoffice.rs"]
+mod backoffice;
 
 const TOKEN: &str = "bench-token";
 const PAGE: u32 = 300;
@@ -151,23 +152,7 @@ async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
     let storage = Storage::open(url).await?;
     let mut registry = ComponentRegistry::new();
     synckit_magento::register(&mut registry);
-    for model in [
-        "website",
-        "store",
-        "storeview",
-        "customer.group",
-        "customer",
-        "product",
-        "category",
-        "sale.order",
-    ] {
-        let repo = DocumentRepository::create(&storage, model).await?;
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model(model),
-            "local.repository",
-            Arc::new(repo),
-        );
-    }
+    backoffice::install(&storage, &mut registry).await?;
     let backend = storage
         .backends()
         .create(

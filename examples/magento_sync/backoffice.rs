@@ -146,8 +146,12 @@ pub async fn install(storage: &Storage, registry: &mut ComponentRegistry) -> Syn
             })
             .collect();
         let ddl = format!(
-            "CREATE TABLE IF NOT EXISTS {} (id INTEGER PRIMARY KEY AUTOINCREMENT, {}, updated_at BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} (id {}, {}, updated_at BIGINT NOT NULL)",
             table.name,
+            match storage.dialect() {
+                synckit::storage::Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+                synckit::storage::Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+            },
             columns.join(", ")
         );
         sqlx::query(AssertSqlSafe(ddl))
