@@ -355,14 +355,13 @@ impl LocalRepository for TableRepository {
         let Some(text) = value.as_str() else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT id FROM {} WHERE {field} = $1 ORDER BY id LIMIT 1",
-            self.table.name
-        );
-        let row: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(sql))
+        // MIN, not ORDER BY id LIMIT 1: with the latter SQLite walks the primary key instead
+        // of the natural key's index, a full scan per imported record.
+        let sql = format!("SELECT MIN(id) FROM {} WHERE {field} = $1", self.table.name);
+        let (id,): (Option<i64>,) = sqlx::query_as(AssertSqlSafe(sql))
             .bind(text.to_owned())
-            .fetch_optional(conn)
+            .fetch_one(conn)
             .await?;
-        Ok(row.map(|(id,)| LocalId(id)))
+        Ok(id.map(LocalId))
     }
 }
