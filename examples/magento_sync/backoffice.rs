@@ -157,6 +157,18 @@ pub async fn install(storage: &Storage, registry: &mut ComponentRegistry) -> Syn
         sqlx::query(AssertSqlSafe(ddl))
             .execute(storage.pool())
             .await?;
+        // The natural keys an import binds existing records by, and that find_by reads.
+        for key in ["email", "sku"] {
+            if table.columns.iter().any(|(name, _)| *name == key) {
+                let index = format!(
+                    "CREATE INDEX IF NOT EXISTS {0}_{key} ON {0} ({key})",
+                    table.name
+                );
+                sqlx::query(AssertSqlSafe(index))
+                    .execute(storage.pool())
+                    .await?;
+            }
+        }
         registry.register::<dyn LocalRepository>(
             ApplyOn::any().model(table.model),
             LOCAL_REPOSITORY,
