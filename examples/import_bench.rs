@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use synckit::backend::{NewBackend, Secrets};
 use synckit::prelude::*;
 use synckit::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
+use synckit::testing::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The example's shop back office: typed columns, natural keys indexed.
@@ -195,7 +196,9 @@ async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
     Ok(records)
 }
 
-async fn database_url(db: &str, phase: &str) -> SyncResult<String> {
+/// A fresh database for one phase: a SQLite file in a temporary directory, or a fresh
+/// PostgreSQL schema (the returned handle drops it in its `cleanup`).
+async fn database(db: &str, phase: &str) -> SyncResult<(String, Option<TestDatabase>)> {
     match db {
         "sqlite" => {
             let dir = std::env::temp_dir().join(format!(
@@ -204,17 +207,13 @@ async fn database_url(db: &str, phase: &str) -> SyncResult<String> {
             ));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(|e| SyncError::Failed(e.to_string()))?;
-            Ok(format!("sqlite://{}", dir.join("bench.db").display()))
+            Ok((format!("sqlite://{}", dir.join("bench.db").display()), None))
         }
         _ => {
             let pg = synckit::testing::postgres()
                 .await?
                 .ok_or_else(|| SyncError::Failed("PostgreSQL unreachable".into()))?;
-            // A fresh schema per phase; left for inspection, dropped on the next test cleanup.
-            let url = pg.url.clone();
-            pg.storage.close().await;
-            std::mem::forget(pg);
-            Ok(url)
+            Ok((pg.url.clone(), Some(pg)))
         }
     }
 }
@@ -283,12 +282,23 @@ async fn main() -> SyncResult<()> {
     let exe = std::env::current_exe().map_err(|e| SyncError::Failed(e.to_string()))?;
     let mut results = serde_json::Map::new();
     for phase in ["floor", "synckit"] {
-        let url = database_url(&args.db, phase).await?;
+        let (url, database) = database(&args.db, phase).await?;
         let out = tokio::process::Command::new(&exe)
             .args(["--phase", phase, "--base-url", &base_url, "--url", &url])
             .output()
             .await
             .map_err(|e| SyncError::Failed(e.to_string()))?;
+        // The phase's data is not kept: drop its schema, or its SQLite directory.
+        match database {
+            Some(pg) => pg.cleanup().await,
+            None => {
+                if let Some(path) = url.strip_prefix("sqlite://")
+                    && let Some(dir) = std::path::Path::new(path).parent()
+                {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+        }
         let text = String::from_utf8_lossy(&out.stdout);
         let line = text.lines().last().unwrap_or_default();
         let result: Value = serde_json::from_str(line).map_err(|_| {

@@ -67,14 +67,17 @@ pub fn hash_values(values: &serde_json::Map<String, Value>) -> String {
 /// transaction (a local write and its binding commit together).
 #[derive(Debug, Clone, Copy)]
 pub struct Bindings<'s> {
-    #[allow(dead_code)]
-    storage: &'s Storage,
+    // Every query runs on the caller's connection; the handle only ties the view to its
+    // storage's lifetime.
+    _storage: std::marker::PhantomData<&'s Storage>,
 }
 
 impl Storage {
     /// The bindings table.
     pub fn bindings(&self) -> Bindings<'_> {
-        Bindings { storage: self }
+        Bindings {
+            _storage: std::marker::PhantomData,
+        }
     }
 }
 
