@@ -209,6 +209,9 @@ fn bind_value<'q>(
         SyncError::invalid_data(record, field, format!("expected {what}, got {value}"))
     };
     Ok(match (kind, value) {
+        // A NULL is typed for its column: PostgreSQL refuses a text NULL in a BIGINT column.
+        (Kind::Integer | Kind::Bool, Value::Null) => query.bind(None::<i64>),
+        (Kind::Real, Value::Null) => query.bind(None::<f64>),
         (_, Value::Null) => query.bind(None::<String>),
         (Kind::Text, Value::String(s)) => query.bind(s.clone()),
         (Kind::Text, other) => query.bind(other.to_string()),
@@ -375,5 +378,40 @@ impl LocalRepository for TableRepository {
             .fetch_one(conn)
             .await?;
         Ok(id.map(LocalId))
+    }
+
+    async fn find_many_by(
+        &self,
+        conn: &mut AnyConnection,
+        field: &str,
+        values: &[Value],
+    ) -> SyncResult<Vec<Option<LocalId>>> {
+        let Some(Kind::Text) = self.kind(field) else {
+            return Ok(vec![None; values.len()]);
+        };
+        let texts: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+        let mut found = std::collections::HashMap::new();
+        for chunk in texts.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {field}, MIN(id) FROM {} WHERE {field} IN ({}) GROUP BY {field}",
+                self.table.name,
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+            for text in chunk {
+                query = query.bind(text.to_string());
+            }
+            found.extend(query.fetch_all(&mut *conn).await?);
+        }
+        Ok(values
+            .iter()
+            .map(|value| {
+                value
+                    .as_str()
+                    .and_then(|t| found.get(t))
+                    .map(|&id| LocalId(id))
+            })
+            .collect())
     }
 }

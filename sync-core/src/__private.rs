@@ -12,6 +12,7 @@ use serde_json::Value;
 use sqlx::Any;
 use sqlx::pool::PoolConnection;
 
+use crate::binding_cache::PrefetchedBindings;
 pub use crate::binding_model::{BindingModel, binder_for};
 pub use crate::context::WorkContext;
 pub use crate::error::{SyncError, SyncResult};
@@ -205,6 +206,13 @@ pub async fn external_to_local<B: BindingModel>(
     field: &str,
 ) -> SyncResult<LocalId> {
     let external_id = ExternalId(external_id.to_string());
+    // A page import resolved its records' relations ahead: no query for those.
+    if let Some(local_id) = ctx
+        .extra::<PrefetchedBindings>()
+        .and_then(|prefetched| prefetched.local_id(B::MODEL, &external_id))
+    {
+        return Ok(local_id);
+    }
     let binder = binder_for::<B>(ctx)?;
     let conn = conn.get(ctx).await?;
     match binder.to_internal(conn, &external_id).await? {

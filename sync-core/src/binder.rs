@@ -1,12 +1,14 @@
 //! Binders: from external ids to local ids and back.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-use crate::error::SyncResult;
+use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId, LocalId};
-use crate::storage::{Binding, BindingScope, Storage, SyncedState};
+use crate::storage::{BindRow, BindState, Binding, BindingScope, Storage, SyncedState};
 
 /// Finds the local id of an external id and the reverse, and records the link between them.
 ///
@@ -24,6 +26,23 @@ pub trait Binder: Send + Sync {
         external_id: &ExternalId,
     ) -> SyncResult<Option<Binding>>;
 
+    /// The bindings of many external ids, keyed by external id (ids without one are
+    /// absent). The default asks [`Binder::binding_of_external`] for each; the table binder
+    /// answers with one query.
+    async fn bindings_of_externals(
+        &self,
+        conn: &mut AnyConnection,
+        external_ids: &[ExternalId],
+    ) -> SyncResult<HashMap<ExternalId, Binding>> {
+        let mut found = HashMap::with_capacity(external_ids.len());
+        for external_id in external_ids {
+            if let Some(binding) = self.binding_of_external(conn, external_id).await? {
+                found.insert(external_id.clone(), binding);
+            }
+        }
+        Ok(found)
+    }
+
     /// The binding of a local id.
     async fn binding_of_local(
         &self,
@@ -39,6 +58,44 @@ pub trait Binder: Send + Sync {
         local_id: LocalId,
         sync_date: DateTime<Utc>,
     ) -> SyncResult<Binding>;
+
+    /// [`Binder::bind`] that also stores the metadata and synced state in `state`. The
+    /// default binds, then sets the synced state; a binder over the bindings table does all
+    /// in one statement. A binder that keeps no metadata refuses `state.metadata`.
+    async fn bind_with_state(
+        &self,
+        conn: &mut AnyConnection,
+        external_id: &ExternalId,
+        local_id: LocalId,
+        sync_date: DateTime<Utc>,
+        state: BindState<'_>,
+    ) -> SyncResult<Binding> {
+        if state.metadata.is_some() {
+            return Err(SyncError::Failed(format!(
+                "the binder of {} keeps no binding metadata",
+                self.model()
+            )));
+        }
+        let binding = self.bind(conn, external_id, local_id, sync_date).await?;
+        if let Some(synced) = state.synced {
+            self.set_synced_state(conn, &binding, synced).await?;
+        }
+        Ok(binding)
+    }
+
+    /// Binds many records, as [`Binder::bind_with_state`] does each. The default binds them
+    /// one by one; a binder over the bindings table writes a few hundred per statement.
+    async fn bind_many(&self, conn: &mut AnyConnection, rows: &[BindRow]) -> SyncResult<()> {
+        for row in rows {
+            let state = BindState {
+                metadata: row.metadata.as_ref(),
+                synced: row.synced.as_ref(),
+            };
+            self.bind_with_state(conn, &row.external_id, row.local_id, row.sync_date, state)
+                .await?;
+        }
+        Ok(())
+    }
 
     /// Removes the binding of an external id; returns whether it existed.
     async fn unbind(&self, conn: &mut AnyConnection, external_id: &ExternalId) -> SyncResult<bool>;
@@ -137,6 +194,17 @@ impl Binder for TableBinder {
             .await
     }
 
+    async fn bindings_of_externals(
+        &self,
+        conn: &mut AnyConnection,
+        external_ids: &[ExternalId],
+    ) -> SyncResult<HashMap<ExternalId, Binding>> {
+        self.storage
+            .bindings()
+            .by_externals(conn, self.scope(), external_ids)
+            .await
+    }
+
     async fn bind(
         &self,
         conn: &mut AnyConnection,
@@ -147,6 +215,27 @@ impl Binder for TableBinder {
         self.storage
             .bindings()
             .bind(conn, self.scope(), external_id, local_id, sync_date)
+            .await
+    }
+
+    async fn bind_with_state(
+        &self,
+        conn: &mut AnyConnection,
+        external_id: &ExternalId,
+        local_id: LocalId,
+        sync_date: DateTime<Utc>,
+        state: BindState<'_>,
+    ) -> SyncResult<Binding> {
+        self.storage
+            .bindings()
+            .bind_with_state(conn, self.scope(), external_id, local_id, sync_date, state)
+            .await
+    }
+
+    async fn bind_many(&self, conn: &mut AnyConnection, rows: &[BindRow]) -> SyncResult<()> {
+        self.storage
+            .bindings()
+            .bind_many(conn, self.scope(), rows)
             .await
     }
 

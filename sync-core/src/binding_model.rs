@@ -7,6 +7,7 @@
 //! type of its external ids. [`TypedBinder`] then reads and writes its bindings with typed ids
 //! and extras, and is also a [`Binder`] for the synchronizers.
 
+use std::collections::HashMap;
 use std::fmt::{self, Display};
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -22,7 +23,7 @@ use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId, LocalId};
 use crate::registry::{ApplyOn, ComponentRegistry};
-use crate::storage::{Binding, Storage, SyncedState};
+use crate::storage::{BindRow, BindState, Binding, Storage, SyncedState};
 
 /// The usage under which binders are registered and looked up.
 pub const BINDER_USAGE: &str = "binder";
@@ -284,6 +285,14 @@ impl<B: BindingModel> Binder for TypedBinder<B> {
         self.table.binding_of_local(conn, local_id).await
     }
 
+    async fn bindings_of_externals(
+        &self,
+        conn: &mut AnyConnection,
+        external_ids: &[ExternalId],
+    ) -> SyncResult<HashMap<ExternalId, Binding>> {
+        self.table.bindings_of_externals(conn, external_ids).await
+    }
+
     async fn bind(
         &self,
         conn: &mut AnyConnection,
@@ -294,6 +303,23 @@ impl<B: BindingModel> Binder for TypedBinder<B> {
         self.table
             .bind(conn, external_id, local_id, sync_date)
             .await
+    }
+
+    async fn bind_with_state(
+        &self,
+        conn: &mut AnyConnection,
+        external_id: &ExternalId,
+        local_id: LocalId,
+        sync_date: DateTime<Utc>,
+        state: BindState<'_>,
+    ) -> SyncResult<Binding> {
+        self.table
+            .bind_with_state(conn, external_id, local_id, sync_date, state)
+            .await
+    }
+
+    async fn bind_many(&self, conn: &mut AnyConnection, rows: &[BindRow]) -> SyncResult<()> {
+        self.table.bind_many(conn, rows).await
     }
 
     async fn unbind(&self, conn: &mut AnyConnection, external_id: &ExternalId) -> SyncResult<bool> {

@@ -16,6 +16,7 @@ pub mod app;
 pub mod backend;
 pub mod batch;
 pub mod binder;
+pub mod binding_cache;
 pub mod binding_model;
 pub mod context;
 pub mod error;

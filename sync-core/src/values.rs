@@ -12,22 +12,36 @@ pub fn from_values<T: serde::de::DeserializeOwned>(
     record: &str,
     value: Value,
 ) -> crate::SyncResult<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        // The path names the field that failed (`addresses[0].city`); a missing field is
-        // reported at its parent, and named in serde's message.
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let field = match (path.as_str(), missing) {
-            (".", Some(name)) => name.to_owned(),
-            (".", None) => "<record>".to_owned(),
-            (parent, Some(name)) => format!("{parent}.{name}"),
-            (path, None) => path.to_owned(),
-        };
-        crate::SyncError::invalid_data(record, field, message)
-    })
+    serde_path_to_error::deserialize(value).map_err(|e| invalid_record(record, e))
+}
+
+/// [`from_values`] without taking the value, for a caller that may need it again (a page
+/// import that falls back to importing its records one by one).
+pub fn from_value_ref<T: serde::de::DeserializeOwned>(
+    record: &str,
+    value: &Value,
+) -> crate::SyncResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| invalid_record(record, e))
+}
+
+fn invalid_record(
+    record: &str,
+    error: serde_path_to_error::Error<serde_json::Error>,
+) -> crate::SyncError {
+    // The path names the field that failed (`addresses[0].city`); a missing field is
+    // reported at its parent, and named in serde's message.
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (path.as_str(), missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "<record>".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_owned(),
+    };
+    crate::SyncError::invalid_data(record, field, message)
 }
 
 /// Serializes `value` into a [`Values`] object.

@@ -72,7 +72,8 @@ impl MagentoClient {
     ) -> SyncResult<T> {
         let mut attempt = 0;
         loop {
-            match self.send(Method::GET, url, query, None, target).await {
+            let answer = self.send(Method::GET, url, query, None, target).await;
+            match answer.and_then(|text| decode(&text, target)) {
                 Err(error) if error.is_retryable() && attempt < self.settings.read_retries => {
                     let wait = error
                         .retry_after()
@@ -84,7 +85,7 @@ impl MagentoClient {
                     tracing::debug!(%error, attempt, "retrying a Magento read");
                     tokio::time::sleep(wait).await;
                 }
-                other => return other.and_then(|v| decode(v, target)),
+                other => return other,
             }
         }
     }
@@ -98,8 +99,8 @@ impl MagentoClient {
         body: Option<&Value>,
         target: &RequestTarget,
     ) -> SyncResult<T> {
-        let value = self.send(method, url, &[], body, target).await?;
-        decode(value, target)
+        let text = self.send(method, url, &[], body, target).await?;
+        decode(&text, target)
     }
 
     async fn send(
@@ -109,7 +110,7 @@ impl MagentoClient {
         query: &[(String, String)],
         body: Option<&Value>,
         target: &RequestTarget,
-    ) -> SyncResult<Value> {
+    ) -> SyncResult<String> {
         let mut renewed = false;
         loop {
             self.wait_for_slot().await;
@@ -139,10 +140,7 @@ impl MagentoClient {
                 .await
                 .map_err(|e| map_transport(e, target))?;
             if status.is_success() {
-                return serde_json::from_str(&text).map_err(|e| SyncError::Network {
-                    message: format!("{}: unreadable answer: {e}", describe(target)),
-                    after: None,
-                });
+                return Ok(text);
             }
             // An admin token expires (4 hours by default): get a new one, once.
             if status == StatusCode::UNAUTHORIZED
@@ -224,12 +222,19 @@ fn describe(target: &RequestTarget) -> String {
     }
 }
 
-fn decode<T: DeserializeOwned>(value: Value, target: &RequestTarget) -> SyncResult<T> {
-    serde_json::from_value(value).map_err(|e| {
-        SyncError::invalid_data(
+/// Decodes a successful answer straight into `T` (no intermediate JSON tree: a search page
+/// is decoded once). An answer that is not JSON, e.g. cut short, is a network error worth
+/// retrying; JSON of the wrong shape is invalid data.
+fn decode<T: DeserializeOwned>(text: &str, target: &RequestTarget) -> SyncResult<T> {
+    serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => SyncError::invalid_data(
             describe(target),
             "<answer>",
             format!("unexpected answer: {e}"),
-        )
+        ),
+        _ => SyncError::Network {
+            message: format!("{}: unreadable answer: {e}", describe(target)),
+            after: None,
+        },
     })
 }

@@ -52,4 +52,20 @@ pub trait LocalRepository: Send + Sync {
         let _ = (conn, field, value);
         Ok(None)
     }
+
+    /// [`LocalRepository::find_by`] for many values at once, one answer per value in order
+    /// (a page import looks up its whole page). The default asks `find_by` for each; a
+    /// repository over a table answers with one query.
+    async fn find_many_by(
+        &self,
+        conn: &mut AnyConnection,
+        field: &str,
+        values: &[Value],
+    ) -> SyncResult<Vec<Option<LocalId>>> {
+        let mut found = Vec::with_capacity(values.len());
+        for value in values {
+            found.push(self.find_by(conn, field, value).await?);
+        }
+        Ok(found)
+    }
 }

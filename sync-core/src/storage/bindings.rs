@@ -1,5 +1,7 @@
 //! The one table of bindings, shared by every binding model.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::AssertSqlSafe;
@@ -61,6 +63,15 @@ pub fn hash_values(values: &serde_json::Map<String, Value>) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a bind stores besides the link and the sync date; `None` keeps what is there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BindState<'a> {
+    /// The binding model's metadata (its extras).
+    pub metadata: Option<&'a Value>,
+    /// What was synced (two-way models).
+    pub synced: Option<&'a SyncedState>,
+}
+
 /// The bindings stored in a [`Storage`]; get them with [`Storage::bindings`].
 ///
 /// Every method takes the connection to run on, so that binding happens inside the caller's
@@ -111,6 +122,40 @@ impl Bindings<'_> {
         row.as_ref().map(binding_from_row).transpose()
     }
 
+    /// The bindings of many external ids at once, keyed by external id; ids without one
+    /// are absent. A page import reads its page's bindings with one query instead of one
+    /// per record.
+    pub async fn by_externals(
+        &self,
+        conn: &mut AnyConnection,
+        scope: BindingScope<'_>,
+        external_ids: &[ExternalId],
+    ) -> SyncResult<HashMap<ExternalId, Binding>> {
+        let mut found = HashMap::with_capacity(external_ids.len());
+        // Far below SQLite's and PostgreSQL's limits on bound parameters.
+        for chunk in external_ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM sync_bindings WHERE backend_id = $1 AND model = $2 AND external_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql))
+                .bind(scope.backend_id.0)
+                .bind(scope.model);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let binding = binding_from_row(&row)?;
+                if let Some(external_id) = binding.external_id.clone() {
+                    found.insert(external_id, binding);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// The binding of a local id, if any.
     pub async fn by_local(
         &self,
@@ -142,37 +187,70 @@ impl Bindings<'_> {
         local_id: LocalId,
         sync_date: DateTime<Utc>,
     ) -> SyncResult<Binding> {
-        let now = to_micros(Utc::now());
-        let updated = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE sync_bindings SET external_id = $1, sync_date = $2, export_intent_at = NULL, updated_at = $3 \
-             WHERE backend_id = $4 AND model = $5 AND local_id = $6 RETURNING {COLUMNS}"
-        )))
-        .bind(external_id.as_str())
-        .bind(to_micros(sync_date))
-        .bind(now)
-        .bind(scope.backend_id.0)
-        .bind(scope.model)
-        .bind(local_id.0)
-        .fetch_optional(&mut *conn)
+        self.bind_with_state(
+            conn,
+            scope,
+            external_id,
+            local_id,
+            sync_date,
+            BindState::default(),
+        )
         .await
-        .map_err(|e| conflict_or(e, scope, external_id, local_id))?;
-        if let Some(row) = updated {
-            return binding_from_row(&row);
+    }
+
+    /// [`Bindings::bind`] that also stores the metadata and the synced state given in
+    /// `state`, all in one statement.
+    pub async fn bind_with_state(
+        &self,
+        conn: &mut AnyConnection,
+        scope: BindingScope<'_>,
+        external_id: &ExternalId,
+        local_id: LocalId,
+        sync_date: DateTime<Utc>,
+        state: BindState<'_>,
+    ) -> SyncResult<Binding> {
+        let row = BindRow {
+            external_id: external_id.clone(),
+            local_id,
+            sync_date,
+            metadata: state.metadata.cloned(),
+            synced: state.synced.cloned(),
+        };
+        let mut bound = upsert(conn, scope, std::slice::from_ref(&row), true).await?;
+        bound.pop().ok_or_else(|| {
+            SyncError::Failed(format!(
+                "binding {} {external_id} returned no row",
+                scope.model
+            ))
+        })
+    }
+
+    /// Binds many records at once, as [`Bindings::bind_with_state`] does each: one statement
+    /// per few hundred rows (a page import binds its whole page with one).
+    ///
+    /// A clash with another record's binding fails the whole call with a
+    /// [`SyncError::BindingConflict`]; the caller's transaction is then to be rolled back.
+    pub async fn bind_many(
+        &self,
+        conn: &mut AnyConnection,
+        scope: BindingScope<'_>,
+        rows: &[BindRow],
+    ) -> SyncResult<()> {
+        // Rows that set the same columns go together: the upsert's SET list is per statement.
+        for with_metadata in [false, true] {
+            for with_synced in [false, true] {
+                let group: Vec<&BindRow> = rows
+                    .iter()
+                    .filter(|r| r.metadata.is_some() == with_metadata)
+                    .filter(|r| r.synced.is_some() == with_synced)
+                    .collect();
+                for chunk in group.chunks(200) {
+                    let chunk: Vec<BindRow> = chunk.iter().map(|r| (*r).clone()).collect();
+                    upsert(conn, scope, &chunk, false).await?;
+                }
+            }
         }
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO sync_bindings (backend_id, model, local_id, external_id, sync_date, metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, '{{}}', $6, $6) RETURNING {COLUMNS}"
-        )))
-        .bind(scope.backend_id.0)
-        .bind(scope.model)
-        .bind(local_id.0)
-        .bind(external_id.as_str())
-        .bind(to_micros(sync_date))
-        .bind(now)
-        .fetch_one(conn)
-        .await
-        .map_err(|e| conflict_or(e, scope, external_id, local_id))?;
-        binding_from_row(&row)
+        Ok(())
     }
 
     /// Records that an export is about to create the local record remotely, before the call.
@@ -274,6 +352,129 @@ impl Bindings<'_> {
         .fetch_one(conn)
         .await?;
         Ok(n)
+    }
+}
+
+/// One binding to write with [`Bindings::bind_many`]: the link, the sync date and, when
+/// given, the metadata and the synced state (`None` keeps what is stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindRow {
+    /// The external record.
+    pub external_id: ExternalId,
+    /// The local record.
+    pub local_id: LocalId,
+    /// When the two were synchronized.
+    pub sync_date: DateTime<Utc>,
+    /// The binding model's metadata.
+    pub metadata: Option<Value>,
+    /// What was synced (two-way models).
+    pub synced: Option<SyncedState>,
+}
+
+/// Inserts or updates the bindings of `rows`' local records; all rows must set the same
+/// optional columns (metadata, synced state) as the first. Returns the bindings when
+/// `returning`.
+async fn upsert(
+    conn: &mut AnyConnection,
+    scope: BindingScope<'_>,
+    rows: &[BindRow],
+    returning: bool,
+) -> SyncResult<Vec<Binding>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let now = to_micros(Utc::now());
+    // An upsert on the local record's binding; a clash on the external id's unique index is
+    // not caught by it and becomes a binding conflict.
+    let mut updates = String::from(
+        "external_id = excluded.external_id, sync_date = excluded.sync_date, \
+         export_intent_at = NULL, updated_at = excluded.updated_at",
+    );
+    if first.metadata.is_some() {
+        updates.push_str(", metadata = excluded.metadata");
+    }
+    if first.synced.is_some() {
+        updates.push_str(
+            ", synced_hash = excluded.synced_hash, synced_values = excluded.synced_values",
+        );
+    }
+    const PER_ROW: usize = 9;
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let n = i * PER_ROW;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8,
+                n + 9,
+                n + 9
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO sync_bindings (backend_id, model, local_id, external_id, sync_date, metadata, \
+         synced_hash, synced_values, created_at, updated_at) VALUES {} \
+         ON CONFLICT (backend_id, model, local_id) DO UPDATE SET {updates}{}",
+        values.join(", "),
+        if returning {
+            format!(" RETURNING {COLUMNS}")
+        } else {
+            String::new()
+        }
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for row in rows {
+        let (hash, synced_values) = match &row.synced {
+            Some(synced) => (
+                Some(synced.hash.clone()),
+                Some(Value::Object(synced.values.clone()).to_string()),
+            ),
+            None => (None, None),
+        };
+        query = query
+            .bind(scope.backend_id.0)
+            .bind(scope.model.to_owned())
+            .bind(row.local_id.0)
+            .bind(row.external_id.as_str().to_owned())
+            .bind(to_micros(row.sync_date))
+            .bind(
+                row.metadata
+                    .as_ref()
+                    .map_or_else(|| "{}".to_owned(), Value::to_string),
+            )
+            .bind(hash)
+            .bind(synced_values)
+            .bind(now);
+    }
+    let conflict = |e| match rows {
+        [row] => conflict_or(e, scope, &row.external_id, row.local_id),
+        _ => conflict_many(e, scope),
+    };
+    if returning {
+        let found = query.fetch_all(conn).await.map_err(conflict)?;
+        found.iter().map(binding_from_row).collect()
+    } else {
+        query.execute(conn).await.map_err(conflict)?;
+        Ok(Vec::new())
+    }
+}
+
+fn conflict_many(error: sqlx::Error, scope: BindingScope<'_>) -> SyncError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => SyncError::BindingConflict {
+            model: scope.model.to_owned(),
+            detail: format!(
+                "an external id of the batch is already bound to another local record on backend {}",
+                scope.backend_id
+            ),
+        },
+        _ => SyncError::from(error),
     }
 }
 

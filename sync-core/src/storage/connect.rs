@@ -172,6 +172,20 @@ impl Storage {
         self.dialect
     }
 
+    /// How many write transactions are worth running at once: one on SQLite, whose writers
+    /// take turns on the database's write lock; two on PostgreSQL (with a pool of at least
+    /// four), which overlaps one page's round trips with another's. More bought little on
+    /// the 2-core machine of the import benchmark and cost a page of memory each. Batch
+    /// flows size their parallel work with it.
+    pub fn write_concurrency(&self) -> usize {
+        match self.dialect {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => {
+                (self.pool.options().get_max_connections() as usize / 2).clamp(1, 2)
+            }
+        }
+    }
+
     /// Begins a write transaction.
     ///
     /// On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction that reads first

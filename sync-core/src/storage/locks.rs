@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha1::{Digest, Sha1};
-use sqlx::Any;
 use sqlx::AssertSqlSafe;
 use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection};
 
 use super::connect::{Dialect, Storage};
 use crate::error::{SyncError, SyncResult};
@@ -85,6 +85,52 @@ impl Storage {
                 }
             }
         }
+    }
+}
+
+impl Storage {
+    /// Takes the locks `keys` until the end of the transaction `conn` is in: PostgreSQL
+    /// transaction-level advisory locks, released by the commit or the rollback, so no
+    /// statement or connection is spent on releasing them.
+    ///
+    /// On SQLite this takes nothing: [`Storage::begin`] opens transactions with
+    /// `BEGIN IMMEDIATE`, which already holds the database's write lock until the end, so
+    /// two writers never interleave and each one's reads see the other's commits.
+    ///
+    /// When another holder has one of the keys, returns a retryable error that does not
+    /// count as a retry; the caller rolls the transaction back, releasing what it got.
+    pub async fn try_lock_in_transaction(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &[String],
+    ) -> SyncResult<()> {
+        if self.dialect() == Dialect::Sqlite {
+            return Ok(());
+        }
+        for chunk in keys.chunks(500) {
+            let values: Vec<String> = (1..=chunk.len())
+                .map(|i| format!("(${i}::bigint)"))
+                .collect();
+            let sql = format!(
+                "SELECT v.k FROM (VALUES {}) AS v(k) WHERE NOT pg_try_advisory_xact_lock(v.k)",
+                values.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql));
+            for key in chunk {
+                query = query.bind(advisory_key(&format!("{}:{key}", self.lock_namespace())));
+            }
+            let refused = query.fetch_all(&mut *conn).await?;
+            if let Some((refused,)) = refused.first() {
+                let key = chunk
+                    .iter()
+                    .find(|key| {
+                        advisory_key(&format!("{}:{key}", self.lock_namespace())) == *refused
+                    })
+                    .map_or("?", String::as_str);
+                return Err(lock_taken(key));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -9,11 +9,13 @@
 mod bindings;
 mod checkpoints;
 mod connect;
+mod import_cursors;
 mod locks;
 mod time;
 
-pub use bindings::{Binding, BindingScope, Bindings, SyncedState, hash_values};
+pub use bindings::{BindRow, BindState, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
+pub use import_cursors::{DueImport, ImportCursors};
 pub use locks::LockGuard;
 pub use time::{from_micros, to_micros};

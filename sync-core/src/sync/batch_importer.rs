@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::components::{RECORD_IMPORTER, adapter_for};
@@ -80,6 +82,23 @@ pub trait RecordDispatch: Send + Sync {
         record: Value,
         read_at: DateTime<Utc>,
     ) -> SyncResult<()>;
+
+    /// Handles a page of records read at `read_at`; returns the records that failed, with
+    /// their errors. The default dispatches them one by one.
+    async fn dispatch_page(
+        &self,
+        ctx: &WorkContext,
+        records: Vec<(ExternalId, Value)>,
+        read_at: DateTime<Utc>,
+    ) -> Vec<(ExternalId, SyncError)> {
+        let mut errors = Vec::new();
+        for (external_id, record) in records {
+            if let Err(error) = self.dispatch(ctx, &external_id, record, read_at).await {
+                errors.push((external_id, error));
+            }
+        }
+        errors
+    }
 }
 
 /// Imports each record directly, in the batch's own task, from the search page's data.
@@ -100,6 +119,31 @@ impl RecordDispatch for ImportDirectly {
             .import_data(ctx, external_id, record, read_at, false)
             .await
             .map(|_| ())
+    }
+
+    async fn dispatch_page(
+        &self,
+        ctx: &WorkContext,
+        records: Vec<(ExternalId, Value)>,
+        read_at: DateTime<Utc>,
+    ) -> Vec<(ExternalId, SyncError)> {
+        let importer = match ctx.component::<dyn RecordImporter>(RECORD_IMPORTER) {
+            Ok(importer) => importer,
+            Err(error) => {
+                // Every record fails the same way; name each.
+                let message = error.to_string();
+                return records
+                    .into_iter()
+                    .map(|(id, _)| (id, SyncError::Failed(message.clone())))
+                    .collect();
+            }
+        };
+        let outcomes = importer.import_page(ctx, &records, read_at).await;
+        records
+            .into_iter()
+            .zip(outcomes)
+            .filter_map(|((id, _), outcome)| outcome.err().map(|error| (id, error)))
+            .collect()
     }
 }
 
@@ -145,29 +189,25 @@ pub async fn import_batch(
     let mut report = BatchImportReport::default();
     let no_date = String::new();
     let updated_field = fields.updated.as_ref().unwrap_or(&no_date);
+    // The next page, fetched while the pages before it are written; at most
+    // `write_concurrency` pages are written at once (one on SQLite), so at most that many
+    // plus one are in memory.
+    let mut fetched = None;
+    let max_writing = ctx.storage().write_concurrency();
+    let mut writing = FuturesUnordered::new();
     loop {
-        let mut query = SearchQuery::new();
-        if fields.updated.is_some() {
-            let from = cursor
-                .as_ref()
-                .map(|(updated, _)| updated.clone())
-                .or_else(|| window.since.map(format_time));
-            if let Some(from) = from {
-                query = query.filter(updated_field, Condition::Gteq, from);
+        let (page, read_at) = match fetched.take() {
+            Some(fetched) => fetched,
+            None => {
+                let read_at = Utc::now();
+                let query = page_query(&window, fields, cursor.as_ref(), &until);
+                let request = PageRequest {
+                    number: page_number,
+                    size: page_size,
+                };
+                (adapter.search_read(&query, request).await?, read_at)
             }
-            query = query
-                .filter(updated_field, Condition::Lt, until.clone())
-                .sort_by(updated_field, true);
-        } else if let Some((_, last_id)) = &cursor {
-            query = query.filter(&fields.id, Condition::Gt, last_id.clone());
-        }
-        query = query.sort_by(&fields.id, true);
-        let read_at = Utc::now();
-        let request = PageRequest {
-            number: page_number,
-            size: page_size,
         };
-        let page = adapter.search_read(&query, request).await?;
         report.pages += 1;
         let Some(last) = page.items.last() else { break };
         let last_key = (
@@ -175,6 +215,7 @@ pub async fn import_batch(
             last.get(&fields.id).cloned().unwrap_or(Value::Null),
         );
         let has_next = page.next.is_some();
+        let mut batch = Vec::with_capacity(page.items.len());
         for record in page.items {
             let updated = text(record.get(updated_field));
             let id = record.get(&fields.id).cloned().unwrap_or(Value::Null);
@@ -199,10 +240,13 @@ pub async fn import_batch(
                     continue;
                 }
             };
-            report.dispatched += 1;
-            if let Err(error) = dispatch.dispatch(ctx, &external_id, record, read_at).await {
-                tracing::warn!(model = ctx.model(), %external_id, %error, "record import failed");
-                report.errors.push((external_id, error));
+            batch.push((external_id, record));
+        }
+        report.dispatched += batch.len() as u64;
+        writing.push(dispatch.dispatch_page(ctx, batch, read_at));
+        while writing.len() > max_writing {
+            if let Some(errors) = writing.next().await {
+                report.record_errors(ctx, errors);
             }
         }
         if !has_next {
@@ -221,6 +265,29 @@ pub async fn import_batch(
         if page_number == 1 {
             cursor = Some(last_key);
         }
+        // Fetch the next page while the pages before it are written: the backend's answer
+        // time and the local writes overlap instead of adding up.
+        let next_query = page_query(&window, fields, cursor.as_ref(), &until);
+        let next_request = PageRequest {
+            number: page_number,
+            size: page_size,
+        };
+        let next_read_at = Utc::now();
+        let next = adapter.search_read(&next_query, next_request);
+        tokio::pin!(next);
+        let next = loop {
+            tokio::select! {
+                biased;
+                Some(errors) = writing.next(), if !writing.is_empty() => {
+                    report.record_errors(ctx, errors);
+                }
+                next = &mut next => break next,
+            }
+        };
+        fetched = Some((next?, next_read_at));
+    }
+    while let Some(errors) = writing.next().await {
+        report.record_errors(ctx, errors);
     }
     let overlap = chrono::Duration::from_std(overlap).unwrap_or_else(|_| chrono::Duration::zero());
     report.next_since = if report.errors.is_empty() {
@@ -229,6 +296,40 @@ pub async fn import_batch(
         window.since
     };
     Ok(report)
+}
+
+impl BatchImportReport {
+    fn record_errors(&mut self, ctx: &WorkContext, errors: Vec<(ExternalId, SyncError)>) {
+        for (external_id, error) in errors {
+            tracing::warn!(model = ctx.model(), %external_id, %error, "record import failed");
+            self.errors.push((external_id, error));
+        }
+    }
+}
+
+/// The search of the page after `cursor`: records modified in the window at or after the
+/// cursor's date, sorted by `(updated, id)`; for undated records, ids past the cursor's.
+fn page_query(
+    window: &ImportWindow,
+    fields: &BatchFields,
+    cursor: Option<&(String, Value)>,
+    until: &str,
+) -> SearchQuery {
+    let mut query = SearchQuery::new();
+    if let Some(updated_field) = &fields.updated {
+        let from = cursor
+            .map(|(updated, _)| updated.clone())
+            .or_else(|| window.since.map(format_time));
+        if let Some(from) = from {
+            query = query.filter(updated_field, Condition::Gteq, from);
+        }
+        query = query
+            .filter(updated_field, Condition::Lt, until.to_owned())
+            .sort_by(updated_field, true);
+    } else if let Some((_, last_id)) = cursor {
+        query = query.filter(&fields.id, Condition::Gt, last_id.clone());
+    }
+    query.sort_by(&fields.id, true)
 }
 
 fn text(value: Option<&Value>) -> String {

@@ -1,7 +1,5 @@
 //! The record import flow.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -10,17 +8,14 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::components::{RECORD_IMPORTER, adapter_for, binder_for, repository_for};
-use super::two_way::{ConflictPolicy, Side, merge_three_way, record_open_conflicts};
+use super::two_way::{ConflictPolicy, Merge, Side, merge_three_way, record_open_conflicts};
 use crate::context::WorkContext;
-use crate::error::SyncResult;
+use crate::error::{SyncError, SyncResult};
 use crate::ids::{ExternalId, LocalId};
 use crate::local::LocalRepository;
 use crate::mapper::{MapOptions, Mapper};
-use crate::storage::SyncedState;
+use crate::storage::{BindRow, Binding, SyncedState};
 use crate::values::{Values, from_values};
-
-/// How long an import holds its record lock at most (SQLite lease).
-const IMPORT_LOCK_LEASE: Duration = Duration::from_secs(300);
 
 /// What a record import did.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +89,25 @@ pub trait RecordImporter: Send + Sync {
         read_at: DateTime<Utc>,
         force: bool,
     ) -> SyncResult<ImportOutcome>;
+
+    /// Imports a page of records already read (a batch import's search page); returns one
+    /// outcome per record, in order. The default imports them one by one; the default flow
+    /// ([`SpecImporter`]) writes the page in one transaction.
+    async fn import_page(
+        &self,
+        ctx: &WorkContext,
+        records: &[(ExternalId, Value)],
+        read_at: DateTime<Utc>,
+    ) -> Vec<SyncResult<ImportOutcome>> {
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (external_id, record) in records {
+            outcomes.push(
+                self.import_data(ctx, external_id, record.clone(), read_at, false)
+                    .await,
+            );
+        }
+        outcomes
+    }
 }
 
 /// What is specific to importing one model; the flow is [`import_record`].
@@ -167,6 +181,30 @@ pub trait ImportSpec: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// [`ImportSpec::existing_local`] for a page of unbound records, one answer per record
+    /// in order. The default asks `existing_local` for each; override it to look the page up
+    /// with one query (e.g. [`LocalRepository::find_many_by`]).
+    async fn existing_locals(
+        &self,
+        ctx: &WorkContext,
+        conn: &mut AnyConnection,
+        repository: &dyn LocalRepository,
+        remotes: &[&Self::Remote],
+    ) -> SyncResult<Vec<Option<LocalId>>> {
+        let mut found = Vec::with_capacity(remotes.len());
+        for remote in remotes {
+            found.push(self.existing_local(ctx, conn, repository, remote).await?);
+        }
+        Ok(found)
+    }
+
+    /// Metadata to store on the binding with the bind (e.g. a binding model's extras, such
+    /// as an order number), if any.
+    fn binding_metadata(&self, remote: &Self::Remote) -> SyncResult<Option<Value>> {
+        let _ = remote;
+        Ok(None)
+    }
+
     /// Runs in the import's transaction after the write and the bind (e.g. a checkpoint).
     async fn after_import(
         &self,
@@ -197,11 +235,20 @@ impl<S: ImportSpec> RecordImporter for SpecImporter<S> {
     ) -> SyncResult<ImportOutcome> {
         import_record_data(&self.0, ctx, external_id, record, read_at, force).await
     }
+
+    async fn import_page(
+        &self,
+        ctx: &WorkContext,
+        records: &[(ExternalId, Value)],
+        read_at: DateTime<Utc>,
+    ) -> Vec<SyncResult<ImportOutcome>> {
+        super::page_importer::import_page_data(&self.0, ctx, records, read_at).await
+    }
 }
 
-/// The record import flow: read → skip rules → up-to-date check → lock → dependencies →
-/// map → write locally with the backend as origin → bind → after-import hook, the write, the
-/// bind and the hook in one transaction.
+/// The record import flow: read → skip rules → up-to-date check → dependencies → lock →
+/// map → write locally with the backend as origin → bind → after-import hook, the lock, the
+/// write, the bind and the hook in one transaction.
 pub async fn import_record<S: ImportSpec>(
     spec: &S,
     ctx: &WorkContext,
@@ -233,150 +280,349 @@ pub async fn import_record_data<S: ImportSpec>(
         let mut conn = ctx.storage().pool().acquire().await?;
         binder.binding_of_external(&mut conn, external_id).await?
     };
-    // Backends stamp changes to the second (Magento does): a change made in the same second
-    // as the last read may be newer than it, so only a strictly earlier second counts as up
-    // to date.
     if !force
-        && let (Some(binding), Some(updated)) = (&binding, spec.remote_updated_at(&remote))
-        && binding
-            .sync_date
-            .is_some_and(|synced| updated < synced.trunc_subsecs(0))
+        && let Some(binding) = &binding
+        && is_up_to_date(spec, binding, &remote)
     {
         return Ok(ImportOutcome::UpToDate(binding.local_id));
     }
 
-    let lock_key = format!("import:{}:{}:{external_id}", ctx.backend().id, ctx.model());
-    let lock = ctx.storage().try_lock(&lock_key, IMPORT_LOCK_LEASE).await?;
-    let outcome = import_locked(spec, ctx, external_id, &record, remote, read_at).await;
-    lock.release().await?;
-    outcome
-}
-
-async fn import_locked<S: ImportSpec>(
-    spec: &S,
-    ctx: &WorkContext,
-    external_id: &ExternalId,
-    record: &str,
-    remote: S::Remote,
-    read_at: DateTime<Utc>,
-) -> SyncResult<ImportOutcome> {
     for dependency in spec.dependencies(ctx, &remote).await? {
         import_dependency(ctx, &dependency).await?;
     }
-    let binder = binder_for(ctx)?;
-    let repository = repository_for(ctx, spec.local_model(ctx))?;
-
     let mut tx = ctx.storage().begin().await?;
+    ctx.storage()
+        .try_lock_in_transaction(&mut tx, &[import_lock_key(ctx, external_id)])
+        .await?;
     // Read again under the lock: another job may have bound it meanwhile.
     let binding = binder.binding_of_external(&mut tx, external_id).await?;
-    let options = if binding.is_some() {
+    let outcome = write_record(
+        spec,
+        ctx,
+        &mut tx,
+        external_id,
+        &record,
+        &remote,
+        binding,
+        read_at,
+    )
+    .await
+    .map_err(WriteError::into_error)?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Whether the binding's last sync is newer than the remote record's last change.
+pub(super) fn is_up_to_date<S: ImportSpec>(
+    spec: &S,
+    binding: &Binding,
+    remote: &S::Remote,
+) -> bool {
+    // Backends stamp changes to the second (Magento does): a change made in the same second
+    // as the last read may be newer than it, so only a strictly earlier second counts as up
+    // to date.
+    match (binding.sync_date, spec.remote_updated_at(remote)) {
+        (Some(synced), Some(updated)) => updated < synced.trunc_subsecs(0),
+        _ => false,
+    }
+}
+
+/// The lock a record import holds for its transaction: two jobs importing the same record
+/// (e.g. the same missing dependency) must not both create it.
+pub(super) fn import_lock_key(ctx: &WorkContext, external_id: &ExternalId) -> String {
+    format!("import:{}:{}:{external_id}", ctx.backend().id, ctx.model())
+}
+
+/// Why [`write_record`] failed, and whether the transaction is still good for other records.
+pub(super) enum WriteError {
+    /// Nothing was written for this record and the transaction can go on (bad data, a
+    /// mapping error): a page import reports it and writes the rest.
+    Record(SyncError),
+    /// The transaction must be rolled back (a write started, or the database failed).
+    Transaction(SyncError),
+}
+
+impl WriteError {
+    /// The error, whatever the transaction's state.
+    pub(super) fn into_error(self) -> SyncError {
+        match self {
+            WriteError::Record(error) | WriteError::Transaction(error) => error,
+        }
+    }
+
+    /// An error raised before the record's first write: the transaction is still good unless
+    /// the database itself failed (PostgreSQL aborts a transaction on any failed statement).
+    fn before_write(error: SyncError) -> Self {
+        match error {
+            SyncError::Storage(_) => WriteError::Transaction(error),
+            other => WriteError::Record(other),
+        }
+    }
+}
+
+/// Where a record's values go.
+pub(super) enum Target {
+    /// The record is bound to this local record.
+    Bound(Box<Binding>),
+    /// Unbound; an existing local record matches it (found by its natural key).
+    Existing(LocalId),
+    /// Unbound and unmatched: a local record is created.
+    New,
+}
+
+/// A record written locally, its bind still to do.
+pub(super) struct LocalWrite {
+    /// What the import did.
+    pub(super) outcome: ImportOutcome,
+    /// The bind to write.
+    pub(super) bind: BindRow,
+}
+
+/// Maps one record and writes it in the open transaction `conn`, whose lock on the record
+/// is held and in which `binding` was read: the local write with the backend as origin, the
+/// three-way merge of a two-way model, the bind, the sync state and the after-import hook.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn write_record<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    conn: &mut AnyConnection,
+    external_id: &ExternalId,
+    record: &str,
+    remote: &S::Remote,
+    binding: Option<Binding>,
+    read_at: DateTime<Utc>,
+) -> Result<ImportOutcome, WriteError> {
+    let target = match binding {
+        Some(binding) => Target::Bound(Box::new(binding)),
+        None => {
+            let repository =
+                repository_for(ctx, spec.local_model(ctx)).map_err(WriteError::before_write)?;
+            match spec
+                .existing_local(ctx, conn, &*repository, remote)
+                .await
+                .map_err(WriteError::before_write)?
+            {
+                Some(local_id) => Target::Existing(local_id),
+                None => Target::New,
+            }
+        }
+    };
+    let written = write_local(
+        spec,
+        ctx,
+        conn,
+        external_id,
+        record,
+        remote,
+        target,
+        read_at,
+    )
+    .await?;
+    finish_writes(spec, ctx, conn, &[(remote, &written)])
+        .await
+        .map_err(WriteError::Transaction)?;
+    Ok(written.outcome)
+}
+
+/// Maps a record and writes its local side (not its bind): the first half of a record's
+/// import, shared by the record and the page flows.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn write_local<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    conn: &mut AnyConnection,
+    external_id: &ExternalId,
+    record: &str,
+    remote: &S::Remote,
+    target: Target,
+    read_at: DateTime<Utc>,
+) -> Result<LocalWrite, WriteError> {
+    let prepared = prepare_write(spec, ctx, conn, record, remote, target)
+        .await
+        .map_err(WriteError::before_write)?;
+    let (outcome, synced) = apply_write(spec, ctx, conn, record, prepared)
+        .await
+        .map_err(WriteError::Transaction)?;
+    let local_id = match &outcome {
+        ImportOutcome::Created(id) | ImportOutcome::UpToDate(id) => *id,
+        ImportOutcome::Updated { local_id, .. } => *local_id,
+        ImportOutcome::Skipped(_) => {
+            return Err(WriteError::Transaction(SyncError::Failed(format!(
+                "{record}: a write reported a skip"
+            ))));
+        }
+    };
+    let bind = BindRow {
+        external_id: external_id.clone(),
+        local_id,
+        sync_date: read_at,
+        metadata: spec
+            .binding_metadata(remote)
+            .map_err(WriteError::Transaction)?,
+        synced: spec.two_way(ctx).map(|_| SyncedState::of(synced)),
+    };
+    Ok(LocalWrite { outcome, bind })
+}
+
+/// The second half of the records' imports, after their local writes: their binds (one
+/// statement for many) and their after-import hooks, which find them bound.
+pub(super) async fn finish_writes<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    conn: &mut AnyConnection,
+    written: &[(&S::Remote, &LocalWrite)],
+) -> SyncResult<()> {
+    let binder = binder_for(ctx)?;
+    let rows: Vec<BindRow> = written.iter().map(|(_, w)| w.bind.clone()).collect();
+    binder.bind_many(conn, &rows).await?;
+    for (remote, write) in written {
+        let created = matches!(write.outcome, ImportOutcome::Created(_));
+        spec.after_import(ctx, conn, remote, write.bind.local_id, created)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a record's write will do, decided by reads only.
+struct PreparedWrite {
+    /// The mapped values.
+    values: Values,
+    /// The bound or found local record, `None` to create one.
+    target: Option<LocalId>,
+    /// The three-way merge of a two-way model's bound record, with what the local side holds.
+    merge: Option<Merge>,
+}
+
+async fn prepare_write<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    conn: &mut AnyConnection,
+    record: &str,
+    remote: &S::Remote,
+    target: Target,
+) -> SyncResult<PreparedWrite> {
+    let repository = repository_for(ctx, spec.local_model(ctx))?;
+    let options = if matches!(target, Target::Bound(_)) {
         MapOptions::for_update()
     } else {
         MapOptions::for_create()
     };
     let values = spec
         .mapper()
-        .map(&remote, &options, ctx)
+        .map(remote, &options, ctx)
         .await?
         .into_values(record)?;
-
-    let mut session = ctx.app().session(&mut tx, ctx.origin());
-    let (local_id, outcome, synced) = match &binding {
-        Some(binding) => {
-            let local_id = binding.local_id;
-            match (spec.two_way(ctx), &binding.synced) {
+    Ok(match target {
+        Target::Bound(binding) => {
+            let merge = match (spec.two_way(ctx), &binding.synced) {
                 (Some(policy), Some(synced)) => {
                     let local = repository
-                        .get(session.conn(), local_id)
+                        .get(conn, binding.local_id)
                         .await?
                         .unwrap_or_default();
                     let newest = match (
                         spec.local_updated_at(&local),
-                        spec.remote_updated_at(&remote),
+                        spec.remote_updated_at(remote),
                     ) {
                         (Some(l), Some(r)) if l > r => Side::Local,
                         _ => Side::Remote,
                     };
-                    let merge = merge_three_way(&synced.values, &local, &values, policy, newest);
-                    session
-                        .write(&*repository, local_id, &merge.to_local)
-                        .await?;
-                    let conflicts: Vec<String> =
-                        merge.conflicts.iter().map(|c| c.field.clone()).collect();
-                    if !conflicts.is_empty() {
-                        let message = format!(
-                            "{record}: fields changed on both sides since the last sync: {}",
-                            conflicts.join(", ")
-                        );
-                        ctx.storage()
-                            .checkpoints()
-                            .add(
-                                session.conn(),
-                                ctx.backend().id,
-                                spec.local_model(ctx),
-                                local_id,
-                                &message,
-                            )
-                            .await?;
-                    }
-                    let outcome = ImportOutcome::Updated {
-                        local_id,
-                        pending_export: merge.to_remote.keys().cloned().collect(),
-                        conflicts,
-                    };
-                    let mut base = merge.base;
-                    record_open_conflicts(&mut base, &merge.conflicts);
-                    (local_id, outcome, Some(base))
+                    Some(merge_three_way(
+                        &synced.values,
+                        &local,
+                        &values,
+                        policy,
+                        newest,
+                    ))
                 }
-                _ => {
-                    session.write(&*repository, local_id, &values).await?;
-                    let outcome = ImportOutcome::Updated {
-                        local_id,
-                        pending_export: Vec::new(),
-                        conflicts: Vec::new(),
-                    };
-                    (local_id, outcome, Some(values))
-                }
+                _ => None,
+            };
+            PreparedWrite {
+                values,
+                target: Some(binding.local_id),
+                merge,
             }
         }
-        None => {
-            let existing = spec
-                .existing_local(ctx, session.conn(), &*repository, &remote)
+        Target::Existing(local_id) => PreparedWrite {
+            values,
+            target: Some(local_id),
+            merge: None,
+        },
+        Target::New => PreparedWrite {
+            values,
+            target: None,
+            merge: None,
+        },
+    })
+}
+
+/// Writes the local side; returns the outcome and the values to keep as synced.
+async fn apply_write<S: ImportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    conn: &mut AnyConnection,
+    record: &str,
+    prepared: PreparedWrite,
+) -> SyncResult<(ImportOutcome, Values)> {
+    let repository = repository_for(ctx, spec.local_model(ctx))?;
+    let mut session = ctx.app().session(conn, ctx.origin());
+    let PreparedWrite {
+        values,
+        target,
+        merge,
+    } = prepared;
+    Ok(match (target, merge) {
+        (Some(local_id), Some(merge)) => {
+            session
+                .write(&*repository, local_id, &merge.to_local)
                 .await?;
-            match existing {
-                Some(local_id) => {
-                    session.write(&*repository, local_id, &values).await?;
-                    let outcome = ImportOutcome::Updated {
+            let conflicts: Vec<String> = merge.conflicts.iter().map(|c| c.field.clone()).collect();
+            if !conflicts.is_empty() {
+                let message = format!(
+                    "{record}: fields changed on both sides since the last sync: {}",
+                    conflicts.join(", ")
+                );
+                ctx.storage()
+                    .checkpoints()
+                    .add(
+                        session.conn(),
+                        ctx.backend().id,
+                        spec.local_model(ctx),
                         local_id,
-                        pending_export: Vec::new(),
-                        conflicts: Vec::new(),
-                    };
-                    (local_id, outcome, Some(values))
-                }
-                None => {
-                    let local_id = session.create(&*repository, &values).await?;
-                    (local_id, ImportOutcome::Created(local_id), Some(values))
-                }
+                        &message,
+                    )
+                    .await?;
             }
+            let outcome = ImportOutcome::Updated {
+                local_id,
+                pending_export: merge.to_remote.keys().cloned().collect(),
+                conflicts,
+            };
+            let mut base = merge.base;
+            record_open_conflicts(&mut base, &merge.conflicts);
+            (outcome, base)
         }
-    };
-    let bound = binder
-        .bind(session.conn(), external_id, local_id, read_at)
-        .await?;
-    if let (Some(_), Some(base)) = (spec.two_way(ctx), synced) {
-        binder
-            .set_synced_state(session.conn(), &bound, &SyncedState::of(base))
-            .await?;
-    }
-    let created = matches!(outcome, ImportOutcome::Created(_));
-    spec.after_import(ctx, session.conn(), &remote, local_id, created)
-        .await?;
-    tx.commit().await?;
-    Ok(outcome)
+        (Some(local_id), None) => {
+            session.write(&*repository, local_id, &values).await?;
+            let outcome = ImportOutcome::Updated {
+                local_id,
+                pending_export: Vec::new(),
+                conflicts: Vec::new(),
+            };
+            (outcome, values)
+        }
+        (None, _) => {
+            let local_id = session.create(&*repository, &values).await?;
+            (ImportOutcome::Created(local_id), values)
+        }
+    })
 }
 
 /// Imports a dependency synchronously, in the same job, when it is not bound yet (or always).
-async fn import_dependency(ctx: &WorkContext, dependency: &Dependency) -> SyncResult<()> {
+pub(super) async fn import_dependency(
+    ctx: &WorkContext,
+    dependency: &Dependency,
+) -> SyncResult<()> {
     let dep_ctx = ctx.work_on(&dependency.model);
     if !dependency.always {
         let binder = binder_for(&dep_ctx)?;

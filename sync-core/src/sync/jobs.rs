@@ -154,6 +154,7 @@ pub fn register_sync_jobs(jobs: &mut JobRegistry) {
     jobs.add::<ImportRecordJob>();
     jobs.add::<ExportRecordJob>();
     jobs.add::<DeleteRecordJob>();
+    jobs.add::<super::ImportBatchJob>();
 }
 
 /// A batch import dispatch that delays one [`ImportRecordJob`] per record.

@@ -12,16 +12,22 @@
 
 mod batch_exporter;
 mod batch_importer;
+mod batch_job;
 mod components;
 mod deleter;
 mod exporter;
 mod importer;
 mod jobs;
+mod page_importer;
 mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
 pub use batch_importer::{
     BatchFields, BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
+};
+pub use batch_job::{
+    BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode,
+    enqueue_due_imports, run_batch_import, spawn_periodic_imports,
 };
 pub use components::{
     BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
@@ -39,6 +45,7 @@ pub use jobs::{
     DelayImport, DeleteRecordArgs, DeleteRecordJob, ExportListener, ExportRecordArgs,
     ExportRecordJob, ImportRecordArgs, ImportRecordJob, register_sync_jobs,
 };
+pub use page_importer::import_page_data;
 pub use two_way::{
     ConflictPolicy, FieldConflict, Merge, OPEN_CONFLICTS, Side, merge_three_way, open_conflicts,
     record_open_conflicts,

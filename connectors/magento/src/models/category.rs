@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
-use sync_core::binding_model::BindingModel;
 use sync_core::mapper::{DerivedMapper, MapRecord};
 use sync_core::sync::{Dependency, ImportSpec};
 use sync_core::{LocalId, SyncError, SyncResult, WorkContext};
@@ -67,9 +66,7 @@ impl CategoryValues {
         if !has_imported_parent(r) {
             return Ok(None);
         }
-        let binder = CategoryBinding::binder_in(ctx);
-        let mut conn = ctx.storage().pool().acquire().await?;
-        let parent = binder.local_id_of(&mut conn, &r.parent_id).await?;
+        let parent = ctx.local_id_of::<CategoryBinding>(&r.parent_id).await?;
         parent.map(Some).ok_or_else(|| {
             SyncError::mapping(
                 format!("magento.category {}", r.id),

@@ -298,6 +298,20 @@ impl ImportSpec for CustomerSync {
             .find_by(conn, "email", &Value::from(remote.email.clone()))
             .await
     }
+
+    async fn existing_locals(
+        &self,
+        _: &WorkContext,
+        conn: &mut AnyConnection,
+        repository: &dyn LocalRepository,
+        remotes: &[&RemoteCustomer],
+    ) -> SyncResult<Vec<Option<LocalId>>> {
+        let emails: Vec<Value> = remotes
+            .iter()
+            .map(|remote| Value::from(remote.email.clone()))
+            .collect();
+        repository.find_many_by(conn, "email", &emails).await
+    }
 }
 
 #[async_trait]

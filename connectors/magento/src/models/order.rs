@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sync_core::binding_model::BindingModel;
 use sync_core::mapper::{DerivedMapper, MapOutput, MapRecord};
 use sync_core::sync::{Dependency, ImportSpec};
-use sync_core::{ExternalId, LocalId, SyncError, SyncResult, WorkContext};
+use sync_core::{LocalId, SyncError, SyncResult, WorkContext};
 use sync_derive::{Binding, Mapper};
 
 use super::customer::CustomerBinding;
@@ -220,9 +220,7 @@ impl OrderValues {
         let Some(customer) = r.customer_id.filter(|_| !r.is_guest()) else {
             return Ok(None);
         };
-        let binder = CustomerBinding::binder_in(&ctx.work_on(CustomerBinding::MODEL));
-        let mut conn = ctx.storage().pool().acquire().await?;
-        let local = binder.local_id_of(&mut conn, &customer).await?;
+        let local = ctx.local_id_of::<CustomerBinding>(&customer).await?;
         local.map(Some).ok_or_else(|| {
             SyncError::mapping(
                 format!("magento.sale.order {}", r.increment_id),
@@ -340,28 +338,11 @@ impl ImportSpec for OrderImport {
         Ok(deps)
     }
 
-    async fn after_import(
-        &self,
-        ctx: &WorkContext,
-        conn: &mut sqlx::AnyConnection,
-        order: &RemoteOrder,
-        _: LocalId,
-        _: bool,
-    ) -> SyncResult<()> {
+    fn binding_metadata(&self, order: &RemoteOrder) -> SyncResult<Option<serde_json::Value>> {
         // Keep the order number on the binding: exports of invoices and shipments use it.
-        let bindings = ctx.storage().bindings();
-        let external_id = ExternalId::from(order.entity_id);
-        let binding = bindings
-            .by_external(conn, ctx.binding_scope(), &external_id)
-            .await?
-            .ok_or_else(|| {
-                SyncError::Failed(format!("order {} was not bound", order.increment_id))
-            })?;
         let extras = OrderBinding {
             increment_id: order.increment_id.clone(),
         };
-        bindings
-            .set_metadata(conn, binding.id, &extras.to_metadata()?)
-            .await
+        extras.to_metadata().map(Some)
     }
 }
