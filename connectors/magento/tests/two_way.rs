@@ -295,3 +295,40 @@ async fn conflicts_follow_each_policy() {
         shop.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_export_that_runs_before_the_import_merges_the_remote_change_first() {
+    for (policy, expected) in [
+        ("remote_wins", "Remote-First"),
+        ("local_wins", "Local-First"),
+    ] {
+        for db in test_databases().await.unwrap() {
+            let name = db.name;
+            let shop = shop(db, policy).await;
+            shop.import().await;
+            // Both sides change the first name; only the admin changes the last name. No
+            // import runs before the queued export does.
+            shop.write_local(json!({"firstname": "Local-First"})).await;
+            shop.edit_remote(Some("Remote-First"), Some("Remote-Last"));
+            shop.run_workers().await;
+
+            let remote = shop.sim.state().customer(REMOTE_ID).unwrap();
+            assert_eq!(
+                remote.firstname, expected,
+                "{name} {policy}: the policy settled it"
+            );
+            assert_eq!(
+                remote.lastname, "Remote-Last",
+                "{name} {policy}: the admin's change was not overwritten"
+            );
+            let local = shop.local().await;
+            assert_eq!(local["firstname"], json!(expected), "{name} {policy}");
+            assert_eq!(
+                local["lastname"],
+                json!("Remote-Last"),
+                "{name} {policy}: the admin's change came in"
+            );
+            shop.finish().await;
+        }
+    }
+}

@@ -9,7 +9,10 @@ use chrono::Utc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::components::{RECORD_EXPORTER, adapter_for, binder_for, repository_for};
+use super::components::{
+    RECORD_EXPORTER, RECORD_IMPORTER, adapter_for, binder_for, repository_for,
+};
+use super::importer::RecordImporter;
 use super::two_way::open_conflicts;
 use crate::adapter::BackendAdapter;
 use crate::context::WorkContext;
@@ -96,6 +99,15 @@ pub trait ExportSpec: Send + Sync + 'static {
         true
     }
 
+    /// Whether an update first imports the remote record (a two-way model): a remote change
+    /// the imports have not picked up yet is merged with the local one under the conflict
+    /// policy before anything is written, instead of being overwritten by the export. Costs
+    /// one read of the remote record per update. Off by default.
+    fn refresh_before_update(&self, ctx: &WorkContext) -> bool {
+        let _ = ctx;
+        false
+    }
+
     /// A reason to skip this record, if any.
     async fn skip_reason(
         &self,
@@ -151,9 +163,9 @@ impl<S: ExportSpec> RecordExporter for SpecExporter<S> {
     }
 }
 
-/// The record export flow: lock → read → skip rules → dependencies first → map (changed
-/// fields on update, everything on create) → echo suppression → create or write remotely →
-/// bind and record the synced state.
+/// The record export flow: lock → read → (two-way: import the remote record first) → skip
+/// rules → dependencies first → map (changed fields on update, everything on create) → echo
+/// suppression → create or write remotely → bind and record the synced state.
 ///
 /// Before a remote create, the intent is committed on the binding; a retry that finds the
 /// intent looks the remote record up with [`ExportSpec::find_remote`] and adopts it, so a
@@ -180,15 +192,34 @@ async fn export_locked<S: ExportSpec>(
     let record = format!("{} {local_id}", spec.local_model(ctx));
     let repository = repository_for(ctx, spec.local_model(ctx))?;
     let binder = binder_for(ctx)?;
-    let (local_values, binding) = {
+    let read = || async {
         let mut conn = ctx.storage().pool().acquire().await?;
-        let Some(values) = repository.get(&mut conn, local_id).await? else {
+        let values = repository.get(&mut conn, local_id).await?;
+        let binding = binder.binding_of_local(&mut conn, local_id).await?;
+        SyncResult::Ok(values.map(|values| (values, binding)))
+    };
+    let Some((mut local_values, mut binding)) = read().await? else {
+        return Ok(ExportOutcome::NothingToDo(format!(
+            "{record} no longer exists"
+        )));
+    };
+    // Two-way: take the remote side's news in first. The import merges them into the local
+    // record and the synced state, so the export below sends only what the local side still
+    // has to say (a remote change that won is now local too, a conflict left open is not
+    // sent).
+    if let Some(external_id) = binding.as_ref().and_then(|b| b.external_id.clone())
+        && spec.updates_remote()
+        && spec.refresh_before_update(ctx)
+    {
+        let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
+        importer.run(ctx, &external_id, false).await?;
+        let Some(fresh) = read().await? else {
             return Ok(ExportOutcome::NothingToDo(format!(
                 "{record} no longer exists"
             )));
         };
-        (values, binder.binding_of_local(&mut conn, local_id).await?)
-    };
+        (local_values, binding) = fresh;
+    }
     let local: S::Local = from_values(&record, serde_json::Value::Object(local_values.clone()))?;
     if let Some(reason) = spec.skip_reason(ctx, &local).await? {
         return Ok(ExportOutcome::Skipped(reason));

@@ -324,6 +324,11 @@ impl ExportSpec for CustomerSync {
         &self.export
     }
 
+    fn refresh_before_update(&self, ctx: &WorkContext) -> bool {
+        // Customers are two-way: an admin's edit not imported yet is merged, not overwritten.
+        ImportSpec::two_way(self, ctx).is_some()
+    }
+
     fn local_model<'a>(&'a self, _: &'a WorkContext) -> &'a str {
         "customer"
     }
