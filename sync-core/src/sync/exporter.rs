@@ -176,9 +176,32 @@ pub async fn export_record<S: ExportSpec>(
     local_id: LocalId,
     fields: Option<&[String]>,
 ) -> SyncResult<ExportOutcome> {
+    let refresh = spec.refresh_before_update(ctx);
+    export_record_with(spec, ctx, local_id, fields, refresh).await
+}
+
+/// [`export_record`] for a caller that has just merged the remote record itself (e.g. with
+/// an integration's sync priority instead of the backend's conflict policy): the flow does
+/// not import it again, whatever [`ExportSpec::refresh_before_update`] says.
+pub async fn export_merged_record<S: ExportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    local_id: LocalId,
+    fields: Option<&[String]>,
+) -> SyncResult<ExportOutcome> {
+    export_record_with(spec, ctx, local_id, fields, false).await
+}
+
+async fn export_record_with<S: ExportSpec>(
+    spec: &S,
+    ctx: &WorkContext,
+    local_id: LocalId,
+    fields: Option<&[String]>,
+    refresh: bool,
+) -> SyncResult<ExportOutcome> {
     let lock_key = format!("export:{}:{}:{local_id}", ctx.backend().id, ctx.model());
     let lock = ctx.storage().try_lock(&lock_key, EXPORT_LOCK_LEASE).await?;
-    let outcome = export_locked(spec, ctx, local_id, fields).await;
+    let outcome = export_locked(spec, ctx, local_id, fields, refresh).await;
     lock.release().await?;
     outcome
 }
@@ -188,6 +211,7 @@ async fn export_locked<S: ExportSpec>(
     ctx: &WorkContext,
     local_id: LocalId,
     fields: Option<&[String]>,
+    refresh: bool,
 ) -> SyncResult<ExportOutcome> {
     let record = format!("{} {local_id}", spec.local_model(ctx));
     let repository = repository_for(ctx, spec.local_model(ctx))?;
@@ -209,7 +233,7 @@ async fn export_locked<S: ExportSpec>(
     // sent).
     if let Some(external_id) = binding.as_ref().and_then(|b| b.external_id.clone())
         && spec.updates_remote()
-        && spec.refresh_before_update(ctx)
+        && refresh
     {
         let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
         importer.run(ctx, &external_id, false).await?;

@@ -35,7 +35,8 @@ pub use components::{
 };
 pub use deleter::{DefaultDeleter, DeleteOutcome, RecordDeleter, delete_record};
 pub use exporter::{
-    ExportDependency, ExportOutcome, ExportSpec, RecordExporter, SpecExporter, export_record,
+    ExportDependency, ExportOutcome, ExportSpec, RecordExporter, SpecExporter,
+    export_merged_record, export_record,
 };
 pub use importer::{
     Dependency, ImportOutcome, ImportSpec, RecordImporter, SpecImporter, import_record,
