@@ -27,6 +27,16 @@ fi
 
 if answers; then
   echo "ensure-postgres: PostgreSQL answers"
+  # A test drops its schema when it passes; one that panicked left it behind. This runs
+  # before the test command starts any test, so every test schema found here is stale.
+  stale=$(psql "$url" -Atc "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'synckit\_test\_%'" 2>/dev/null || echo 0)
+  if [ "${stale:-0}" != "0" ]; then
+    psql "$url" -q -c "DO \$\$DECLARE s text; BEGIN
+      FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'synckit\_test\_%' LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', s);
+      END LOOP; END\$\$;" >/dev/null 2>&1 || true
+    echo "ensure-postgres: dropped $stale test schemas left by earlier runs"
+  fi
   exit 0
 fi
 if [ "${CI:-}" = "true" ]; then

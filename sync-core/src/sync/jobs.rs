@@ -18,10 +18,12 @@ use super::exporter::RecordExporter;
 use super::importer::RecordImporter;
 use crate::app::App;
 use crate::context::WorkContext;
-use crate::error::SyncResult;
+use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId, LocalId};
 use crate::local::{Listener, RecordEvent};
-use crate::queue::{BoxFuture, JobContext, JobDefaults, JobFunction, JobOutput, JobRegistry};
+use crate::queue::{
+    BoxFuture, Delayable, JobContext, JobDefaults, JobFunction, JobOutput, JobRegistry,
+};
 
 /// Arguments of [`ImportRecordJob`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,15 +171,9 @@ pub struct DelayImport {
     pub priority: Option<i32>,
 }
 
-#[async_trait]
-impl RecordDispatch for DelayImport {
-    async fn dispatch(
-        &self,
-        ctx: &WorkContext,
-        external_id: &ExternalId,
-        _record: Value,
-        _read_at: DateTime<Utc>,
-    ) -> SyncResult<()> {
+impl DelayImport {
+    /// The import job of one record.
+    fn job_for(&self, ctx: &WorkContext, external_id: &ExternalId) -> SyncResult<Delayable> {
         let args = ImportRecordArgs {
             backend_id: ctx.backend().id,
             model: ctx.model().to_owned(),
@@ -195,8 +191,52 @@ impl RecordDispatch for DelayImport {
         if let Some(priority) = self.priority {
             job = job.priority(priority);
         }
-        ctx.queue().enqueue(job).await?;
+        Ok(job)
+    }
+}
+
+#[async_trait]
+impl RecordDispatch for DelayImport {
+    async fn dispatch(
+        &self,
+        ctx: &WorkContext,
+        external_id: &ExternalId,
+        _record: Value,
+        _read_at: DateTime<Utc>,
+    ) -> SyncResult<()> {
+        ctx.queue().enqueue(self.job_for(ctx, external_id)?).await?;
         Ok(())
+    }
+
+    /// Delays the page's jobs in one transaction (batched inserts).
+    async fn dispatch_page(
+        &self,
+        ctx: &WorkContext,
+        records: Vec<(ExternalId, Value)>,
+        _read_at: DateTime<Utc>,
+    ) -> Vec<(ExternalId, SyncError)> {
+        let mut errors = Vec::new();
+        let mut jobs = Vec::with_capacity(records.len());
+        let mut delayed = Vec::with_capacity(records.len());
+        for (external_id, _) in records {
+            match self.job_for(ctx, &external_id) {
+                Ok(job) => {
+                    jobs.push(job);
+                    delayed.push(external_id);
+                }
+                Err(error) => errors.push((external_id, error)),
+            }
+        }
+        if let Err(error) = ctx.queue().enqueue_many(jobs).await {
+            // Nothing of the page was delayed: every record of it failed the same way.
+            let message = format!("delaying the import jobs failed: {error}");
+            errors.extend(
+                delayed
+                    .into_iter()
+                    .map(|id| (id, SyncError::Failed(message.clone()))),
+            );
+        }
+        errors
     }
 }
 
