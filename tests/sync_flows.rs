@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use synckit::prelude::*;
+use synckit::storage::Dialect;
 use synckit::sync::{
     BatchFields, Dependency, ExportOutcome, ExportSpec, ImportDirectly, ImportOutcome, ImportSpec,
     ImportWindow, RECORD_EXPORTER, RECORD_IMPORTER, RecordExporter, RecordImporter, SpecExporter,
@@ -639,6 +640,132 @@ async fn local_writes_delay_export_jobs_in_their_transaction() {
             "{}: {stats:?} {jobs_after:?}",
             f.db.name
         );
+        f.db.cleanup().await;
+    }
+}
+
+/// Counts the local customers.
+async fn local_customers(f: &Fixture) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM doc_customer")
+        .fetch_one(f.db.storage.pool())
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_page_writes_its_good_records_and_names_the_bad_ones() {
+    for db in test_databases().await.unwrap() {
+        let f = fixture(db).await;
+        let group = f
+            .remote
+            .put("customer.group", None, record(json!({"code": "VIP"})));
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let data = match i {
+                // A first name that is not text: the record cannot be read.
+                3 => json!({"email": "c3@example.com", "firstname": 42, "group_id": group}),
+                // A group the backend does not have: its dependency cannot be imported.
+                6 => json!({"email": "c6@example.com", "firstname": "C6", "group_id": 999}),
+                _ => json!({
+                    "email": format!("c{i}@example.com"), "firstname": format!("C{i}"), "group_id": group
+                }),
+            };
+            ids.push(f.remote.put("customer", None, record(data)));
+        }
+        let ctx = f.app.context(f.backend.clone(), "customer");
+        let report = import_batch(
+            &ctx,
+            ImportWindow::since(None),
+            &BatchFields::default(),
+            50,
+            std::time::Duration::from_secs(60),
+            &ImportDirectly,
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.dispatched, 10, "{}", f.db.name);
+        assert_eq!(local_customers(&f).await, 8, "{}: the good ones", f.db.name);
+        let mut failed: Vec<(String, String)> = report
+            .errors
+            .iter()
+            .map(|(id, error)| (id.to_string(), error.to_string()))
+            .collect();
+        failed.sort();
+        assert_eq!(failed.len(), 2, "{}: {failed:?}", f.db.name);
+        let bad_type = failed
+            .iter()
+            .find(|(id, _)| *id == ids[3].to_string())
+            .unwrap();
+        assert!(
+            bad_type.1.contains(&format!("customer {}", ids[3]))
+                && bad_type.1.contains("firstname"),
+            "the error names the record and the field: {}",
+            bad_type.1
+        );
+        assert!(
+            failed.iter().any(|(id, _)| *id == ids[6].to_string()),
+            "{failed:?}"
+        );
+        // Nothing is lost: the cursor does not move past the failed records.
+        assert_eq!(report.next_since, None, "{}", f.db.name);
+        f.db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_meeting_a_held_record_lock_falls_back_to_record_imports() {
+    for db in test_databases().await.unwrap() {
+        let f = fixture(db).await;
+        let group = f
+            .remote
+            .put("customer.group", None, record(json!({"code": "VIP"})));
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(f.remote.put(
+                "customer",
+                None,
+                record(json!({
+                    "email": format!("c{i}@example.com"), "firstname": format!("C{i}"), "group_id": group
+                })),
+            ));
+        }
+        // Another worker imports customer ids[2] right now.
+        let key = format!("import:{}:customer:{}", f.backend.id, ids[2]);
+        let held =
+            f.db.storage
+                .try_lock(&key, std::time::Duration::from_secs(60))
+                .await
+                .unwrap();
+        let ctx = f.app.context(f.backend.clone(), "customer");
+        let report = import_batch(
+            &ctx,
+            ImportWindow::since(None),
+            &BatchFields::default(),
+            50,
+            std::time::Duration::from_secs(60),
+            &ImportDirectly,
+        )
+        .await
+        .unwrap();
+        match f.db.storage.dialect() {
+            Dialect::Postgres => {
+                // The page rolled back and went record by record: only the held one waits,
+                // with a retry that does not use up a try.
+                assert_eq!(local_customers(&f).await, 4);
+                assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+                assert_eq!(report.errors[0].0, ExternalId::from(ids[2].to_string()));
+                assert!(report.errors[0].1.is_retryable());
+                assert!(!report.errors[0].1.counts_as_retry());
+            }
+            Dialect::Sqlite => {
+                // SQLite imports take no named lock: BEGIN IMMEDIATE makes writers take
+                // turns, and each reads the others' bindings under the write lock.
+                assert_eq!(local_customers(&f).await, 5);
+                assert!(report.errors.is_empty(), "{:?}", report.errors);
+            }
+        }
+        held.release().await.unwrap();
         f.db.cleanup().await;
     }
 }
