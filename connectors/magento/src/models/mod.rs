@@ -124,11 +124,11 @@ pub fn register_models(registry: &mut ComponentRegistry) {
     // How each model is imported in batches (the `synckit.import_batch` job and its
     // schedule): the field dating the window — `created_at` for orders, as the reference
     // connector does — and the id that orders the pages.
-    for (model, fields) in BATCH_IMPORTS {
+    for (model, fields) in batch_imports() {
         registry.register(
             ApplyOn::kind(MAGENTO).model(model),
             BATCH_IMPORT,
-            Arc::new(BatchImportConfig::new(fields()).page_size(100)),
+            Arc::new(BatchImportConfig::new(fields).page_size(100)),
         );
     }
 
@@ -149,18 +149,21 @@ pub fn register_models(registry: &mut ComponentRegistry) {
 /// The models imported in batches, in dependency order (websites before the stores in them,
 /// customer groups before customers, categories and products before orders), with the fields
 /// of their windows.
-pub const BATCH_IMPORTS: [(&str, fn() -> BatchFields); 8] = [
-    ("magento.website", || BatchFields::undated("id")),
-    ("magento.store", || BatchFields::undated("id")),
-    ("magento.storeview", || BatchFields::undated("id")),
-    ("magento.customer.group", || BatchFields::undated("id")),
-    ("magento.customer", BatchFields::default),
-    ("magento.category", BatchFields::default),
-    ("magento.product", || BatchFields::new("updated_at", "sku")),
-    ("magento.sale.order", || {
-        BatchFields::new("created_at", "entity_id")
-    }),
-];
+pub fn batch_imports() -> [(&'static str, BatchFields); 8] {
+    [
+        ("magento.website", BatchFields::undated("id")),
+        ("magento.store", BatchFields::undated("id")),
+        ("magento.storeview", BatchFields::undated("id")),
+        ("magento.customer.group", BatchFields::undated("id")),
+        ("magento.customer", BatchFields::default()),
+        ("magento.category", BatchFields::default()),
+        ("magento.product", BatchFields::new("updated_at", "sku")),
+        (
+            "magento.sale.order",
+            BatchFields::new("created_at", "entity_id"),
+        ),
+    ]
+}
 
 /// Registers the listeners that delay export jobs when the back office writes: customers
 /// (created or changed), invoices and deliveries (created), order statuses and stock
