@@ -58,6 +58,7 @@ pub struct Connector {
     name: String,
     label: String,
     model: String,
+    local_model: Option<String>,
     import_job: String,
     export_job: Option<String>,
     order: i32,
@@ -70,6 +71,7 @@ impl fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("name", &self.name)
             .field("model", &self.model)
+            .field("local_model", &self.local_model)
             .field("import_job", &self.import_job)
             .field("export_job", &self.export_job)
             .field("order", &self.order)
@@ -87,6 +89,7 @@ impl Connector {
             name: name.to_owned(),
             label: label.to_owned(),
             model: model.to_owned(),
+            local_model: None,
             import_job: import_job.to_owned(),
             export_job: None,
             order: 0,
@@ -98,6 +101,15 @@ impl Connector {
     /// Makes it two-way with this export job (Oro's `TwoWaySyncConnectorInterface`).
     pub fn two_way(mut self, export_job: &str) -> Self {
         self.export_job = Some(export_job.to_owned());
+        self
+    }
+
+    /// Names the local model its records live in, when it is not its model: a connector
+    /// whose model is a binding model (`magento.customer`, the model of its adapter and
+    /// bindings) syncs records of a local model (`customer`). Local changes of that model
+    /// schedule its reverse sync, and the built-in readers and writers read and write it.
+    pub fn local_model(mut self, local_model: &str) -> Self {
+        self.local_model = Some(local_model.to_owned());
         self
     }
 
@@ -136,6 +148,17 @@ impl Connector {
     /// The model it syncs.
     pub fn model(&self) -> &str {
         &self.model
+    }
+
+    /// The local model its records live in: the one set with [`Connector::local_model`],
+    /// else its model.
+    pub fn local_model_name(&self) -> &str {
+        self.local_model.as_deref().unwrap_or(&self.model)
+    }
+
+    /// Whether its local model was set apart from its model.
+    pub(crate) fn explicit_local_model(&self) -> Option<&str> {
+        self.local_model.as_deref()
     }
 
     /// Its import job.
@@ -210,11 +233,13 @@ impl IntegrationType {
         self.connectors.iter().find(|c| c.name == name)
     }
 
-    /// The two-way connector of a model, if any.
+    /// The two-way connector whose records live in the local model `model` (see
+    /// [`Connector::local_model_name`]), if any: the one a local change of `model` asks to
+    /// reverse-sync.
     pub fn two_way_for_model(&self, model: &str) -> Option<&Connector> {
         self.connectors
             .iter()
-            .find(|c| c.model == model && c.export_job.is_some())
+            .find(|c| c.local_model_name() == model && c.export_job.is_some())
     }
 
     /// Checks the connectors against the job file and the registry, then registers the type
@@ -292,5 +317,32 @@ impl IntegrationType {
         }
         found.sort_by_key(|c| c.order);
         (found, unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_change_finds_the_connector_of_its_local_model() {
+        let itype = IntegrationType::new("shop", JobCatalog::new())
+            .connector(
+                Connector::new("customer", "Customers", "shop.customer", "import")
+                    .two_way("export")
+                    .local_model("customer"),
+            )
+            .connector(Connector::new("order", "Orders", "order", "import").two_way("export"));
+        let customer = itype.two_way_for_model("customer").map(Connector::name);
+        assert_eq!(customer, Some("customer"));
+        // The binding model is not a local model: its records never change locally.
+        assert!(itype.two_way_for_model("shop.customer").is_none());
+        // Without a local model, the connector's model is its local model.
+        assert_eq!(
+            itype
+                .two_way_for_model("order")
+                .map(Connector::local_model_name),
+            Some("order")
+        );
     }
 }

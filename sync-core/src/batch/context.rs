@@ -1,5 +1,6 @@
 //! What the components of a step see: [`StepContext`], and the run's [`JobParameters`].
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::execution::{Counters, Warning};
@@ -78,6 +79,8 @@ pub struct StepContext {
     parameters: Values,
     integration: Option<Integration>,
     connector: Option<String>,
+    local_model: Option<String>,
+    started_at: DateTime<Utc>,
     pub(crate) counters: Counters,
     pub(crate) warnings: Vec<Warning>,
     pub(crate) job_data: Values,
@@ -92,6 +95,8 @@ pub(crate) struct StepScope {
     pub job_name: String,
     pub integration: Option<Integration>,
     pub connector: Option<String>,
+    /// The connector's local model when it differs from the work context's model.
+    pub local_model: Option<String>,
 }
 
 impl StepContext {
@@ -109,6 +114,8 @@ impl StepContext {
             parameters,
             integration: scope.integration.clone(),
             connector: scope.connector.clone(),
+            local_model: scope.local_model.clone(),
+            started_at: Utc::now(),
             counters: Counters::default(),
             warnings: Vec::new(),
             job_data: Values::new(),
@@ -125,6 +132,21 @@ impl StepContext {
     /// The storage.
     pub fn storage(&self) -> &Storage {
         self.work.storage()
+    }
+
+    /// The local model the step's records live in: the connector's local model (see
+    /// [`Connector::local_model`](super::Connector::local_model)), else the work context's
+    /// model. The built-in readers and writers find their local repository by it.
+    pub fn local_model(&self) -> &str {
+        self.local_model
+            .as_deref()
+            .unwrap_or_else(|| self.work.model())
+    }
+
+    /// When the step started, before it read anything: a safe "read at" time for the
+    /// records it reads (a remote change made after it is newer, so the next run sees it).
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
     }
 
     /// The running job's execution id (e.g. to ask it to stop).

@@ -61,6 +61,7 @@ pub async fn run_job(
         job_name: job_name.to_owned(),
         integration: None,
         connector: None,
+        local_model: None,
     };
     execute(&scope, definition, &parameters, &Values::new()).await
 }
@@ -72,12 +73,15 @@ pub(crate) async fn execute(
     parameters: &JobParameters,
     previous_status_data: &Values,
 ) -> SyncResult<JobOutcome> {
-    let work = match &definition.model {
-        Some(model) if model != scope.work.model() => scope.work.work_on(model),
-        _ => scope.work.clone(),
+    // A job that names another model works on that model alone: the connector's local
+    // model belongs to the connector's own model.
+    let (work, local_model) = match &definition.model {
+        Some(model) if model != scope.work.model() => (scope.work.work_on(model), None),
+        _ => (scope.work.clone(), scope.local_model.clone()),
     };
     let scope = StepScope {
         work,
+        local_model,
         ..scope.clone()
     };
     let storage = scope.work.storage().clone();

@@ -88,7 +88,7 @@ impl ItemReader for EntityByIdReader {
         let ids = step.entity_ids()?;
         let repository = step
             .work()
-            .component::<dyn LocalRepository>(LOCAL_REPOSITORY_USAGE)?;
+            .component_for::<dyn LocalRepository>(step.local_model(), LOCAL_REPOSITORY_USAGE)?;
         Ok(Box::new(ByIdStream {
             repository,
             ids: ids.into_iter(),
@@ -252,7 +252,7 @@ impl ItemReader for LocalModifiedSinceReader {
     async fn open(&self, step: &mut StepContext) -> SyncResult<Box<dyn ItemStream>> {
         let repository = step
             .work()
-            .component::<dyn LocalRepository>(LOCAL_REPOSITORY_USAGE)?;
+            .component_for::<dyn LocalRepository>(step.local_model(), LOCAL_REPOSITORY_USAGE)?;
         let since = start_from(step, LOCAL_CURSOR).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         // Our own clock: keep microseconds so that the overlap alone decides what is re-read.
         let started = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);

@@ -110,6 +110,7 @@ pub(crate) async fn run_connector(
         job_name: job.to_owned(),
         integration: Some(integration.clone()),
         connector: Some(connector.name().to_owned()),
+        local_model: connector.explicit_local_model().map(str::to_owned),
     };
     let outcome = match loaded.itype.jobs().get(job) {
         Some(definition) => execute(&scope, definition, &parameters, previous_status_data).await,

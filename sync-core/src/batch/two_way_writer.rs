@@ -48,7 +48,8 @@ impl ItemWriter for TwoWayWriter {
     ) -> SyncResult<()> {
         let work = step.work().clone();
         let adapter = work.component::<dyn BackendAdapter>(BACKEND_ADAPTER_USAGE)?;
-        let repository = work.component::<dyn LocalRepository>(LOCAL_REPOSITORY_USAGE)?;
+        let repository =
+            work.component_for::<dyn LocalRepository>(step.local_model(), LOCAL_REPOSITORY_USAGE)?;
         let fields: Option<Vec<String>> = step.parameter("fields").and_then(|v| {
             v.as_array().map(|list| {
                 list.iter()
