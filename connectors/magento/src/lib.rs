@@ -6,11 +6,16 @@
 //! and, as they land, binding models, mappers and synchronizers for Magento's websites,
 //! stores, customers, categories, products and sale orders, and the exports of customers
 //! (two-way), invoices, shipments, order statuses and stock quantities.
+//!
+//! The customer sync is also an Oro-style two-way connector of the `magento` integration
+//! type, with its batch jobs in `jobs.toml` ([`register_integration`], see [`integration`]):
+//! both ways of running it can share one backend.
 
 pub mod adapter;
 pub mod backend;
 pub mod client;
 pub mod errors;
+pub mod integration;
 pub mod models;
 pub mod resources;
 pub mod search_criteria;
@@ -20,6 +25,7 @@ pub mod time;
 pub use adapter::MagentoAdapter;
 pub use backend::{MAGENTO, MAGENTO_2_3, MAGENTO_2_4, MagentoClients, client_for};
 pub use client::MagentoClient;
+pub use integration::register_integration;
 pub use settings::{Credentials, MagentoSettings};
 
 use sync_core::registry::ComponentRegistry;
