@@ -1,7 +1,8 @@
 //! Synckit: a framework for two-way synchronization connectors.
 //!
 //! This facade re-exports [`sync_core`] (the runtime), the derive macros of `sync-derive`
-//! and a [`prelude`].
+//! and a [`prelude`]; with the `cli` feature (on by default), the operator command line
+//! ([`cli`]), which connector programs embed with their connectors.
 
 // The README's code sample is compiled as a doctest so that it cannot rot.
 #[cfg(doctest)]
@@ -10,6 +11,9 @@ struct ReadmeDoctests;
 
 pub use sync_core::*;
 pub use sync_derive::*;
+
+#[cfg(feature = "cli")]
+pub mod cli;
 
 /// Everything a connector author usually needs.
 pub mod prelude {

@@ -1,11 +1,9 @@
-//! `synckit`: the operator command line.
+//! `synckit`: the operator command line, with no connector registered.
 //!
-//! The subcommands live under `src/cli/`, one file each; see `cli::Command`.
-
-#[path = "../cli/mod.rs"]
-mod cli;
+//! The subcommands live in the library (`synckit::cli`), so that a connector program can
+//! embed the same command line with its connectors: see `synckit::cli::main_with`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    cli::main().await
+    synckit::cli::main().await
 }

@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
+use sync_core::backend::Backend;
 use sync_core::batch::{
-    CleanupPolicy, ConnectorRun, ExecutionFilter, Integration, JobExecution, NewIntegration,
-    SyncOptions, SyncPriority, cleanup, forward_sync, request_reverse_sync, reverse_sync,
-    schedule_forward_sync,
+    CleanupPolicy, ConnectorRun, ExecutionFilter, INTEGRATION_TYPE_USAGE, Integration,
+    IntegrationType, JobExecution, NewIntegration, SyncOptions, SyncPriority, cleanup,
+    forward_sync, request_reverse_sync, reverse_sync, schedule_forward_sync,
 };
 use sync_core::{App, LocalId, SyncError, SyncResult};
 
@@ -166,6 +167,7 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
                 .by_name(&args.backend)
                 .await?
                 .ok_or_else(|| SyncError::Failed(format!("no backend named `{}`", args.backend)))?;
+            check_connectors(app, &backend, &args.connectors)?;
             let mut new = NewIntegration::new(backend.id, &args.name, args.connectors)
                 .log_warnings(args.log_warnings);
             if let Some(priority) = args.two_way {
@@ -301,6 +303,29 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
         }
     }
     Ok(out)
+}
+
+/// Refuses connector names the backend's integration type does not declare, when this
+/// program registers that type (otherwise the workers that have it check them at sync time).
+fn check_connectors(app: &App, backend: &Backend, connectors: &[String]) -> SyncResult<()> {
+    let ctx = app.context(backend.clone(), "");
+    let itype = match ctx.component::<IntegrationType>(INTEGRATION_TYPE_USAGE) {
+        Ok(itype) => itype,
+        Err(SyncError::NoComponent { .. }) => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    for name in connectors {
+        if itype.get(name).is_none() {
+            let known: Vec<&str> = itype.connectors().iter().map(|c| c.name()).collect();
+            return Err(SyncError::Failed(format!(
+                "backend `{}` (kind `{}`) has no connector named `{name}`; its connectors: {}",
+                backend.name,
+                backend.kind,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn line(out: &mut String, text: String) {

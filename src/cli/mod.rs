@@ -1,4 +1,26 @@
-//! The `synckit` command line: global options and the subcommand dispatch.
+//! The `synckit` command line: global options and the subcommand dispatch, for the plain
+//! `synckit` binary and for connector programs that embed it.
+//!
+//! The plain binary registers no connector, so it can run workers for jobs that need none,
+//! manage jobs and integrations, but not sync an integration itself. A connector program
+//! embeds the same command line with its components registered, and so gets `worker`,
+//! `jobs` and `integrations` for its connectors:
+//!
+//! ```no_run
+//! use synckit::cli::Setup;
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     synckit::cli::main_with(async |setup: &mut Setup<'_>| {
+//!         // The connector's components, e.g. `sync_magento::register(setup.registry)`,
+//!         // the local repositories (`setup.storage` is the database), job functions in
+//!         // `setup.jobs`.
+//!         setup.registry.add_kind(synckit::backend::BackendKind::root("shop"));
+//!         Ok(())
+//!     })
+//!     .await
+//! }
+//! ```
 //!
 //! Each subcommand has its own file with a clap type and a `run` function returning what to
 //! print; add one by declaring its module here and a variant in [`Command`].
@@ -7,11 +29,14 @@ pub mod integrations;
 pub mod jobs;
 pub mod worker;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sync_core::queue::Queue;
-use sync_core::{App, SyncResult};
+use sync_core::queue::{JobRegistry, Queue};
+use sync_core::registry::ComponentRegistry;
+use sync_core::storage::Storage;
+use sync_core::{App, SyncError, SyncResult};
 
 /// Operate Synckit: run workers, inspect and manage jobs, run integrations.
 #[derive(Debug, Parser)]
@@ -51,16 +76,43 @@ pub enum Command {
     },
 }
 
-/// Parses the arguments, runs the subcommand, prints its output or its error.
+/// What a program adds to the command line before a command that needs its connectors
+/// runs (`worker`, `integrations`): components, job functions, and anything it prepares on
+/// the database (e.g. its own tables).
+#[non_exhaustive]
+pub struct Setup<'a> {
+    /// The component registry of the app the command runs with: register the connectors'
+    /// components, their integration types and the local repositories here.
+    pub registry: &'a mut ComponentRegistry,
+    /// The job functions of `worker`. It already has the synchronizers' jobs
+    /// (`synckit.import_record`, …), the integrations' forward and reverse syncs and
+    /// `synckit.noop`; add the program's own.
+    pub jobs: &'a mut JobRegistry,
+    /// The database the command runs on (migrated).
+    pub storage: &'a Storage,
+}
+
+/// Parses the process's arguments, runs the subcommand with no connector registered,
+/// prints its output or its error: the plain `synckit` binary.
 pub async fn main() -> ExitCode {
+    main_with(async |_: &mut Setup<'_>| Ok(())).await
+}
+
+/// [`main`] for a program that embeds the command line: `setup` registers its connectors
+/// (and local repositories) before a command that needs them runs.
+pub async fn main_with<F>(setup: F) -> ExitCode
+where
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    // A program that installed its own subscriber keeps it.
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
-    match run(cli).await {
+        .try_init();
+    match run_with(cli, setup).await {
         Ok(output) => {
             if !output.is_empty() {
                 println!("{}", output.trim_end());
@@ -74,18 +126,61 @@ pub async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> SyncResult<String> {
+/// Parses `args` (the first one is the program name) and runs the command, returning what
+/// it prints: the embedded command line without a process, e.g. for tests.
+///
+/// # Errors
+/// Invalid arguments (with clap's message, `--help` included), then the command's errors.
+pub async fn run_args<I, T, F>(args: I, setup: F) -> SyncResult<String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
+    let cli = Cli::try_parse_from(args).map_err(|e| SyncError::Failed(e.to_string()))?;
+    run_with(cli, setup).await
+}
+
+/// Runs a parsed command and returns what to print. `setup` runs only for the commands
+/// that need an app (`worker`, `integrations`).
+///
+/// # Errors
+/// The command's errors, and those of `setup`.
+pub async fn run_with<F>(cli: Cli, setup: F) -> SyncResult<String>
+where
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
     // The URL is kept by the queue (PostgreSQL workers LISTEN on it) but never printed:
     // it may hold a password.
     let queue = Queue::open(&cli.database_url).await?;
-    match cli.command {
-        Command::Worker(args) => worker::run(&app(&queue).await?, args).await,
+    let output = match cli.command {
+        Command::Worker(args) => match app(&queue, setup).await {
+            Ok((app, jobs)) => worker::run(&app, jobs, args).await,
+            Err(error) => Err(error),
+        },
         Command::Jobs { command } => jobs::run(&queue, command).await,
-        Command::Integrations { command } => integrations::run(&app(&queue).await?, command).await,
-    }
+        Command::Integrations { command } => match app(&queue, setup).await {
+            Ok((app, _)) => integrations::run(&app, command).await,
+            Err(error) => Err(error),
+        },
+    };
+    queue.storage().close().await;
+    output
 }
 
-/// The app with the components of the connectors this binary ships.
-async fn app(queue: &Queue) -> SyncResult<App> {
-    App::with_queue(sync_core::registry::ComponentRegistry::new(), queue.clone()).await
+/// The app with the program's components, and the worker's job functions.
+async fn app<F>(queue: &Queue, setup: F) -> SyncResult<(App, JobRegistry)>
+where
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
+    let mut registry = ComponentRegistry::new();
+    let mut jobs = worker::job_registry();
+    setup(&mut Setup {
+        registry: &mut registry,
+        jobs: &mut jobs,
+        storage: queue.storage(),
+    })
+    .await?;
+    let app = App::with_queue(registry, queue.clone()).await?;
+    Ok((app, jobs))
 }

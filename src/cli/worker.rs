@@ -34,14 +34,17 @@ pub struct WorkerArgs {
     pub until_idle: bool,
 }
 
-/// The job functions this binary runs: the connectors' jobs, the integrations' forward and
-/// reverse syncs, plus `synckit.noop` for smoke tests.
+/// The job functions every worker of the command line runs: the synchronizers' per-record
+/// jobs, the integrations' forward and reverse syncs, plus `synckit.noop` for smoke tests.
+/// A program embedding the command line adds its own (see [`Setup`](super::Setup)).
 pub fn job_registry() -> JobRegistry {
-    sync_core::batch::register_jobs(JobRegistry::new().register::<noop>())
+    let mut jobs = sync_core::batch::register_jobs(JobRegistry::new().register::<noop>());
+    sync_core::sync::register_sync_jobs(&mut jobs);
+    jobs
 }
 
 /// Does nothing: checks that workers run jobs.
-#[sync_derive::job(name = "synckit.noop", crate = "synckit")]
+#[sync_derive::job(name = "synckit.noop", crate = "crate")]
 async fn noop() -> sync_core::SyncResult<()> {
     Ok(())
 }
@@ -52,10 +55,10 @@ fn seconds(value: f64, what: &str) -> SyncResult<Duration> {
     })
 }
 
-/// Runs the worker.
-pub async fn run(app: &App, args: WorkerArgs) -> SyncResult<String> {
+/// Runs a worker with the job functions `jobs`.
+pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<String> {
     let channels: ChannelConfig = args.channels.parse()?;
-    let mut builder = Worker::builder(app.queue().clone(), job_registry())
+    let mut builder = Worker::builder(app.queue().clone(), jobs)
         .concurrency(args.concurrency)
         .channels(channels.clone())
         .lease(seconds(args.lease, "lease")?)

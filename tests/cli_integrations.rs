@@ -1,0 +1,200 @@
+//! The command line embedded with the Magento connector and the example's back office (as
+//! `examples/magento_cli.rs` does): add an integration, run its forward and reverse syncs,
+//! and show the executions with their counters and warnings; on SQLite and PostgreSQL.
+
+#[path = "../examples/magento_sync/backoffice.rs"]
+mod backoffice;
+
+use magento_sim::{ApiVersion, Simulator};
+use serde_json::json;
+use synckit::backend::{NewBackend, Secrets};
+use synckit::cli::{Setup, run_args};
+use synckit::testing::{TestDatabase, test_databases};
+use synckit::{SyncError, SyncResult};
+
+const TOKEN: &str = "cli-tests-token";
+const CUSTOMERS: u32 = 8;
+
+/// Runs one command of the embedded command line on `db`.
+async fn cli(db: &TestDatabase, args: &[&str]) -> SyncResult<String> {
+    let mut all = vec!["magento-cli", "--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    run_args(all, async |setup: &mut Setup<'_>| {
+        synckit_magento::register(setup.registry);
+        synckit_magento::register_integration(setup.registry)?;
+        backoffice::install(setup.storage, setup.registry).await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let sim = Simulator::builder()
+            .seed(5)
+            .customers(CUSTOMERS)
+            .products(1)
+            .orders(0)
+            .version(ApiVersion::V2_4)
+            .token(TOKEN)
+            .start()
+            .await
+            .unwrap();
+        db.storage
+            .backends()
+            .create(
+                NewBackend::new("magento", "sim")
+                    .version("2.4")
+                    .settings(json!({"base_url": sim.base_url()}))
+                    .secrets(Secrets::new().with("token", TOKEN)),
+            )
+            .await
+            .unwrap();
+        // A customer of a group Magento does not have: skipped with a warning.
+        sim.state().edit_customer(2, |c| c.group_id = 999);
+
+        let unknown = cli(
+            &db,
+            &[
+                "integrations",
+                "add",
+                "--name",
+                "shop",
+                "--backend",
+                "sim",
+                "--connector",
+                "orders",
+            ],
+        )
+        .await;
+        assert!(
+            matches!(&unknown, Err(SyncError::Failed(m)) if m.contains("no connector named `orders`") && m.contains("customer")),
+            "{unknown:?}"
+        );
+        let added = cli(
+            &db,
+            &[
+                "integrations",
+                "add",
+                "--name",
+                "shop",
+                "--backend",
+                "sim",
+                "--connector",
+                "customer",
+                "--two-way",
+                "local",
+            ],
+        )
+        .await
+        .unwrap();
+        assert!(
+            added.contains("shop") && added.contains("two-way (local wins)"),
+            "{name}: {added}"
+        );
+
+        let synced = cli(&db, &["integrations", "sync", "shop"]).await.unwrap();
+        assert!(
+            synced.contains("customer: completed (execution #"),
+            "{name}: {synced}"
+        );
+        assert!(
+            synced.contains(&format!(
+                "[IMPORT] Stats: read {CUSTOMERS}, processed {}, updated 0, added {}, deleted 0, invalid 1",
+                CUSTOMERS - 1,
+                CUSTOMERS - 1
+            )),
+            "{name}: {synced}"
+        );
+        assert!(
+            synced.contains("Some entities were skipped due to warnings:")
+                && synced.contains("999"),
+            "{name}: {synced}"
+        );
+
+        // The back office changes a customer behind Synckit's back; the reverse sync of it
+        // (and of an id that does not exist) sends the change.
+        sqlx::query("UPDATE customers SET lastname = 'From-The-Back-Office' WHERE id = 1")
+            .execute(db.storage.pool())
+            .await
+            .unwrap();
+        let (email,): (String,) = sqlx::query_as("SELECT email FROM customers WHERE id = 1")
+            .fetch_one(db.storage.pool())
+            .await
+            .unwrap();
+        let reversed = cli(
+            &db,
+            &[
+                "integrations",
+                "reverse",
+                "shop",
+                "--connector",
+                "customer",
+                "--id",
+                "1",
+                "--id",
+                "9999",
+            ],
+        )
+        .await
+        .unwrap();
+        assert!(
+            reversed.contains(
+                "[EXPORT] Stats: read 2, processed 1, updated 1, added 0, deleted 0, invalid 1"
+            ),
+            "{name}: {reversed}"
+        );
+        assert_eq!(
+            sim.state().customer_by_email(&email).unwrap().lastname,
+            "From-The-Back-Office",
+            "{name}"
+        );
+
+        let executions = cli(&db, &["integrations", "executions", "shop"])
+            .await
+            .unwrap();
+        let import = format!(
+            "step import: completed read {CUSTOMERS}, processed {}, added {}, updated 0, deleted 0, skipped 1, errors 1",
+            CUSTOMERS - 1,
+            CUSTOMERS - 1
+        );
+        assert!(executions.contains(&import), "{name}: {executions}");
+        assert!(
+            executions.contains(
+                "step export: completed read 2, processed 1, added 0, updated 1, deleted 0, skipped 1, errors 1"
+            ),
+            "{name}: {executions}"
+        );
+        assert!(
+            executions.contains("magento_customer_import (import)")
+                && executions.contains("magento_customer_export (export)"),
+            "{name}: {executions}"
+        );
+        let warnings: Vec<&str> = executions
+            .lines()
+            .filter(|l| l.trim_start().starts_with("warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{name}: {executions}");
+        assert!(
+            warnings.iter().any(|w| w.contains("999")),
+            "{name}: {executions}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("9999") && w.contains("no such record")),
+            "{name}: {executions}"
+        );
+
+        let statuses = cli(&db, &["integrations", "statuses", "shop"])
+            .await
+            .unwrap();
+        assert!(
+            statuses.contains("customer export completed") && statuses.contains("last_sync_at"),
+            "{name}: {statuses}"
+        );
+        sim.shutdown().await;
+        db.cleanup().await;
+    }
+}
