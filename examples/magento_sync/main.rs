@@ -40,6 +40,23 @@ struct Progress {
     outcomes: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+impl Progress {
+    fn count(&self, outcome: &SyncResult<ImportOutcome>) {
+        let kind = match outcome {
+            Ok(ImportOutcome::Created(_)) => "created",
+            Ok(ImportOutcome::Updated { conflicts, .. }) if !conflicts.is_empty() => "conflicts",
+            Ok(ImportOutcome::Updated { .. }) => "updated",
+            Ok(ImportOutcome::UpToDate(_)) => "up to date",
+            Ok(ImportOutcome::Skipped(_)) => "skipped",
+            Err(_) => "errors",
+        };
+        self.bar.inc(1);
+        if let Ok(mut outcomes) = self.outcomes.lock() {
+            *outcomes.entry(kind).or_default() += 1;
+        }
+    }
+}
+
 #[async_trait]
 impl RecordDispatch for Progress {
     async fn dispatch(
@@ -51,19 +68,36 @@ impl RecordDispatch for Progress {
     ) -> SyncResult<()> {
         let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
         let outcome = importer.import_data(ctx, id, record, read_at, false).await;
-        self.bar.inc(1);
-        let kind = match &outcome {
-            Ok(ImportOutcome::Created(_)) => "created",
-            Ok(ImportOutcome::Updated { conflicts, .. }) if !conflicts.is_empty() => "conflicts",
-            Ok(ImportOutcome::Updated { .. }) => "updated",
-            Ok(ImportOutcome::UpToDate(_)) => "up to date",
-            Ok(ImportOutcome::Skipped(_)) => "skipped",
-            Err(_) => "errors",
-        };
-        if let Ok(mut outcomes) = self.outcomes.lock() {
-            *outcomes.entry(kind).or_default() += 1;
-        }
+        self.count(&outcome);
         outcome.map(|_| ())
+    }
+
+    /// A whole search page in one transaction (the importer's page flow).
+    async fn dispatch_page(
+        &self,
+        ctx: &WorkContext,
+        records: Vec<(ExternalId, Value)>,
+        read_at: DateTime<Utc>,
+    ) -> Vec<(ExternalId, SyncError)> {
+        let importer = match ctx.component::<dyn RecordImporter>(RECORD_IMPORTER) {
+            Ok(importer) => importer,
+            Err(error) => {
+                let message = error.to_string();
+                return records
+                    .into_iter()
+                    .map(|(id, _)| (id, SyncError::Failed(message.clone())))
+                    .collect();
+            }
+        };
+        let outcomes = importer.import_page(ctx, &records, read_at).await;
+        let mut errors = Vec::new();
+        for ((id, _), outcome) in records.into_iter().zip(outcomes) {
+            self.count(&outcome);
+            if let Err(error) = outcome {
+                errors.push((id, error));
+            }
+        }
+        errors
     }
 }
 
@@ -173,32 +207,14 @@ async fn main() -> SyncResult<()> {
     let app = App::new(registry, storage.clone()).await?;
 
     println!("\n1. Full import");
-    for (model, fields) in [
-        ("magento.website", BatchFields::undated("id")),
-        ("magento.store", BatchFields::undated("id")),
-        ("magento.storeview", BatchFields::undated("id")),
-        ("magento.customer.group", BatchFields::undated("id")),
-        ("magento.category", BatchFields::default()),
-        ("magento.product", BatchFields::new("updated_at", "sku")),
-    ] {
-        import(&app, &backend, model, fields, None).await?;
+    // Every model the connector imports, in dependency order.
+    let mut customers_since = None;
+    for (model, fields) in synckit_magento::models::batch_imports() {
+        let since = import(&app, &backend, model, fields, None).await?;
+        if model == "magento.customer" {
+            customers_since = since;
+        }
     }
-    let customers_since = import(
-        &app,
-        &backend,
-        "magento.customer",
-        BatchFields::default(),
-        None,
-    )
-    .await?;
-    import(
-        &app,
-        &backend,
-        "magento.sale.order",
-        BatchFields::new("created_at", "entity_id"),
-        None,
-    )
-    .await?;
 
     println!("\n2. Changes on both sides");
     let customers = repository_for(&app.context(backend.clone(), "customer"), "customer")?;
