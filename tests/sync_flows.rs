@@ -644,6 +644,21 @@ async fn local_writes_delay_export_jobs_in_their_transaction() {
     }
 }
 
+/// Imports every customer, in pages of 50, written directly.
+async fn import_customers(f: &Fixture) -> synckit::sync::BatchImportReport {
+    let ctx = f.app.context(f.backend.clone(), "customer");
+    import_batch(
+        &ctx,
+        ImportWindow::since(None),
+        &BatchFields::default(),
+        50,
+        std::time::Duration::from_secs(60),
+        &ImportDirectly,
+    )
+    .await
+    .unwrap()
+}
+
 /// Counts the local customers.
 async fn local_customers(f: &Fixture) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM doc_customer")
@@ -673,17 +688,7 @@ async fn a_page_writes_its_good_records_and_names_the_bad_ones() {
             };
             ids.push(f.remote.put("customer", None, record(data)));
         }
-        let ctx = f.app.context(f.backend.clone(), "customer");
-        let report = import_batch(
-            &ctx,
-            ImportWindow::since(None),
-            &BatchFields::default(),
-            50,
-            std::time::Duration::from_secs(60),
-            &ImportDirectly,
-        )
-        .await
-        .unwrap();
+        let report = import_customers(&f).await;
         assert_eq!(report.dispatched, 10, "{}", f.db.name);
         assert_eq!(local_customers(&f).await, 8, "{}: the good ones", f.db.name);
         let mut failed: Vec<(String, String)> = report
@@ -737,17 +742,7 @@ async fn a_page_meeting_a_held_record_lock_falls_back_to_record_imports() {
                 .try_lock(&key, std::time::Duration::from_secs(60))
                 .await
                 .unwrap();
-        let ctx = f.app.context(f.backend.clone(), "customer");
-        let report = import_batch(
-            &ctx,
-            ImportWindow::since(None),
-            &BatchFields::default(),
-            50,
-            std::time::Duration::from_secs(60),
-            &ImportDirectly,
-        )
-        .await
-        .unwrap();
+        let report = import_customers(&f).await;
         match f.db.storage.dialect() {
             Dialect::Postgres => {
                 // The page rolled back and went record by record: only the held one waits,

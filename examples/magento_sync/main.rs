@@ -26,7 +26,7 @@ use synckit::queue::{JobFilter, JobRegistry, JobState, Worker};
 use synckit::storage::{CheckpointFilter, CheckpointState};
 use synckit::sync::{
     BatchFields, ImportOutcome, ImportWindow, RECORD_IMPORTER, RecordDispatch, RecordImporter,
-    adapter_for, import_batch, register_sync_jobs, repository_for,
+    adapter_for, import_batch, import_page, register_sync_jobs, repository_for,
 };
 
 const CUSTOMERS: u32 = 1_000;
@@ -79,19 +79,9 @@ impl RecordDispatch for Progress {
         records: Vec<(ExternalId, Value)>,
         read_at: DateTime<Utc>,
     ) -> Vec<(ExternalId, SyncError)> {
-        let importer = match ctx.component::<dyn RecordImporter>(RECORD_IMPORTER) {
-            Ok(importer) => importer,
-            Err(error) => {
-                let message = error.to_string();
-                return records
-                    .into_iter()
-                    .map(|(id, _)| (id, SyncError::Failed(message.clone())))
-                    .collect();
-            }
-        };
-        let outcomes = importer.import_page(ctx, &records, read_at).await;
+        let outcomes = import_page(ctx, records, read_at).await;
         let mut errors = Vec::new();
-        for ((id, _), outcome) in records.into_iter().zip(outcomes) {
+        for (id, outcome) in outcomes {
             self.count(&outcome);
             if let Err(error) = outcome {
                 errors.push((id, error));

@@ -10,7 +10,7 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::components::{RECORD_IMPORTER, adapter_for};
-use super::importer::RecordImporter;
+use super::importer::{ImportOutcome, RecordImporter};
 use crate::adapter::{Condition, PageRequest, SearchQuery};
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
@@ -127,24 +127,38 @@ impl RecordDispatch for ImportDirectly {
         records: Vec<(ExternalId, Value)>,
         read_at: DateTime<Utc>,
     ) -> Vec<(ExternalId, SyncError)> {
-        let importer = match ctx.component::<dyn RecordImporter>(RECORD_IMPORTER) {
-            Ok(importer) => importer,
-            Err(error) => {
-                // Every record fails the same way; name each.
-                let message = error.to_string();
-                return records
-                    .into_iter()
-                    .map(|(id, _)| (id, SyncError::Failed(message.clone())))
-                    .collect();
-            }
-        };
-        let outcomes = importer.import_page(ctx, &records, read_at).await;
-        records
+        import_page(ctx, records, read_at)
+            .await
             .into_iter()
-            .zip(outcomes)
-            .filter_map(|((id, _), outcome)| outcome.err().map(|error| (id, error)))
+            .filter_map(|(id, outcome)| outcome.err().map(|error| (id, error)))
             .collect()
     }
+}
+
+/// Imports a search page with the model's [`RecordImporter`] (the default flow writes it in
+/// one transaction) and returns each record's outcome, for a [`RecordDispatch`] that wants
+/// them (e.g. to count them on a progress bar).
+pub async fn import_page(
+    ctx: &WorkContext,
+    records: Vec<(ExternalId, Value)>,
+    read_at: DateTime<Utc>,
+) -> Vec<(ExternalId, SyncResult<ImportOutcome>)> {
+    let outcomes = match ctx.component::<dyn RecordImporter>(RECORD_IMPORTER) {
+        Ok(importer) => importer.import_page(ctx, &records, read_at).await,
+        Err(error) => {
+            // Every record fails the same way; name each.
+            let message = error.to_string();
+            records
+                .iter()
+                .map(|_| Err(SyncError::Failed(message.clone())))
+                .collect()
+        }
+    };
+    records
+        .into_iter()
+        .map(|(id, _)| id)
+        .zip(outcomes)
+        .collect()
 }
 
 /// What a batch import did.

@@ -24,6 +24,7 @@ mod two_way;
 pub use batch_exporter::{BatchExportReport, export_batch};
 pub use batch_importer::{
     BatchFields, BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
+    import_page,
 };
 pub use batch_job::{
     BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode,
