@@ -398,7 +398,10 @@ impl LocalRepository for TableRepository {
                 self.table.name,
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+            // Planned with its values each time: a kept generic plan for a long IN list can
+            // scan instead of using the index.
+            let mut query =
+                sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql)).persistent(false);
             for text in chunk {
                 query = query.bind(text.to_string());
             }

@@ -140,7 +140,12 @@ impl Bindings<'_> {
                 "SELECT {COLUMNS} FROM sync_bindings WHERE backend_id = $1 AND model = $2 AND external_id IN ({})",
                 placeholders.join(", ")
             );
+            // Not a prepared statement PostgreSQL keeps: its generic plan for a long IN list
+            // used the index on (backend, model) only and filtered every binding of the model
+            // through the list, slower with every record imported. Planned with the values,
+            // the index finds each id.
             let mut query = sqlx::query(AssertSqlSafe(sql))
+                .persistent(false)
                 .bind(scope.backend_id.0)
                 .bind(scope.model);
             for id in chunk {
