@@ -39,7 +39,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use sync_core::app::LISTENER_USAGE;
@@ -47,13 +46,12 @@ use sync_core::batch::{
     Connector, ENTITY_BY_ID, EntityByIdReader, IntegrationType, ItemProcessor, ItemReader,
     ItemWriter, JobCatalog, REMOTE_PAGING, RemotePagingReader, ReverseSyncListener, StepContext,
 };
-use sync_core::local::{Listener, LocalRepository};
+use sync_core::local::Listener;
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::sync::{
-    ConflictPolicy, Dependency, ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for,
+    ConflictPolicyOverride, ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for,
     export_merged_record, import_record, import_record_data,
 };
-use sync_core::values::Values;
 use sync_core::{ExternalId, LocalId, SyncError, SyncResult, WorkContext};
 
 use crate::backend::MAGENTO;
@@ -144,114 +142,14 @@ pub fn register_integration(registry: &mut ComponentRegistry) -> SyncResult<()> 
     integration_type()?.register(registry)
 }
 
-/// An import spec with the conflict policy of the integration it runs for: it delegates
-/// everything to the connector's spec `S` and only replaces the policy a two-way spec
-/// returns. Every method of [`ImportSpec`] is forwarded: one added to the trait must be
-/// forwarded here too, or `S`'s override of it would be lost.
-#[derive(Debug)]
-pub struct WithSyncPriority<S> {
-    spec: Arc<S>,
-    policy: Option<ConflictPolicy>,
-}
-
-impl<S> WithSyncPriority<S> {
-    /// `spec` with `policy` (`None`: the spec's own, e.g. outside an integration).
-    pub fn new(spec: Arc<S>, policy: Option<ConflictPolicy>) -> Self {
-        WithSyncPriority { spec, policy }
-    }
-
-    /// `spec` with the sync priority of the step's integration, if it runs in one.
-    fn for_step(spec: &Arc<S>, step: &StepContext) -> Self {
-        let policy = step
-            .integration()
-            .map(|integration| integration.settings.sync_priority.policy());
-        WithSyncPriority::new(spec.clone(), policy)
-    }
-}
-
-#[async_trait]
-impl<S: ImportSpec> ImportSpec for WithSyncPriority<S> {
-    type Remote = S::Remote;
-    type Mapper = S::Mapper;
-    type Target = S::Target;
-
-    fn mapper(&self) -> &Self::Mapper {
-        self.spec.mapper()
-    }
-
-    fn local_model<'a>(&'a self, ctx: &'a WorkContext) -> &'a str {
-        self.spec.local_model(ctx)
-    }
-
-    fn remote_updated_at(&self, remote: &Self::Remote) -> Option<DateTime<Utc>> {
-        self.spec.remote_updated_at(remote)
-    }
-
-    fn local_updated_at(&self, local: &Values) -> Option<DateTime<Utc>> {
-        self.spec.local_updated_at(local)
-    }
-
-    fn two_way(&self, ctx: &WorkContext) -> Option<ConflictPolicy> {
-        // Only a two-way spec keeps the last-synced state the merge needs.
-        let own = self.spec.two_way(ctx)?;
-        Some(self.policy.unwrap_or(own))
-    }
-
-    async fn skip_reason(
-        &self,
-        ctx: &WorkContext,
-        remote: &Self::Remote,
-    ) -> SyncResult<Option<String>> {
-        self.spec.skip_reason(ctx, remote).await
-    }
-
-    async fn dependencies(
-        &self,
-        ctx: &WorkContext,
-        remote: &Self::Remote,
-    ) -> SyncResult<Vec<Dependency>> {
-        self.spec.dependencies(ctx, remote).await
-    }
-
-    async fn existing_local(
-        &self,
-        ctx: &WorkContext,
-        conn: &mut AnyConnection,
-        repository: &dyn LocalRepository,
-        remote: &Self::Remote,
-    ) -> SyncResult<Option<LocalId>> {
-        self.spec
-            .existing_local(ctx, conn, repository, remote)
-            .await
-    }
-
-    async fn existing_locals(
-        &self,
-        ctx: &WorkContext,
-        conn: &mut AnyConnection,
-        repository: &dyn LocalRepository,
-        remotes: &[&Self::Remote],
-    ) -> SyncResult<Vec<Option<LocalId>>> {
-        self.spec
-            .existing_locals(ctx, conn, repository, remotes)
-            .await
-    }
-
-    fn binding_metadata(&self, remote: &Self::Remote) -> SyncResult<Option<Value>> {
-        self.spec.binding_metadata(remote)
-    }
-
-    async fn after_import(
-        &self,
-        ctx: &WorkContext,
-        conn: &mut AnyConnection,
-        remote: &Self::Remote,
-        local_id: LocalId,
-        created: bool,
-    ) -> SyncResult<()> {
-        self.spec
-            .after_import(ctx, conn, remote, local_id, created)
-            .await
+/// The context of a step's record work: in an integration, a field changed on both sides
+/// goes to the side of its sync priority instead of the backend's conflict policy.
+fn with_sync_priority(ctx: WorkContext, step: &StepContext) -> WorkContext {
+    match step.integration() {
+        Some(integration) => ctx.with_extra(ConflictPolicyOverride(
+            integration.settings.sync_priority.policy(),
+        )),
+        None => ctx,
     }
 }
 
@@ -332,13 +230,14 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
             .unwrap_or("id")
             .to_owned();
         let external_id = external_id_of(&ctx, &item, &id_field)?;
-        let spec = WithSyncPriority::for_step(&self.spec, step);
+        let ctx = with_sync_priority(ctx, step);
+        let spec: &S = &self.spec;
         // The step's start is before the page holding this record was read: a remote change
         // made since is newer than the binding's sync date, so no later run misses it.
         let read_at = step.started_at();
         let force = step.is_forced();
         let outcome = with_lock_retries(|| {
-            import_record_data(&spec, &ctx, &external_id, item.clone(), read_at, force)
+            import_record_data(spec, &ctx, &external_id, item.clone(), read_at, force)
         })
         .await?;
         let counters = step.counters_mut();
@@ -408,11 +307,11 @@ impl<S: ImportSpec + ExportSpec> ItemProcessor for TwoWayExportProcessor<S> {
             let mut conn = ctx.storage().pool().acquire().await?;
             binder_for(&ctx)?.to_external(&mut conn, local_id).await?
         };
-        if let Some(external_id) = &external_id {
-            let spec = WithSyncPriority::for_step(&self.spec, step);
-            with_lock_retries(|| import_record(&spec, &ctx, external_id, false)).await?;
-        }
         let spec: &S = &self.spec;
+        if let Some(external_id) = &external_id {
+            let ctx = with_sync_priority(ctx.clone(), step);
+            with_lock_retries(|| import_record(spec, &ctx, external_id, false)).await?;
+        }
         // Merged above with the integration's priority: the export must not merge again
         // with the backend's conflict policy.
         let outcome =

@@ -8,7 +8,9 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::components::{RECORD_IMPORTER, adapter_for, binder_for, repository_for};
-use super::two_way::{ConflictPolicy, Merge, Side, merge_three_way, record_open_conflicts};
+use super::two_way::{
+    ConflictPolicy, ConflictPolicyOverride, Merge, Side, merge_three_way, record_open_conflicts,
+};
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{ExternalId, LocalId};
@@ -327,6 +329,16 @@ pub(super) fn is_up_to_date<S: ImportSpec>(
     }
 }
 
+/// The conflict policy of a two-way model's import: the context's
+/// [`ConflictPolicyOverride`], else the spec's own; `None` for a one-way model.
+fn conflict_policy<S: ImportSpec>(spec: &S, ctx: &WorkContext) -> Option<ConflictPolicy> {
+    let own = spec.two_way(ctx)?;
+    Some(
+        ctx.extra::<ConflictPolicyOverride>()
+            .map_or(own, |replaced| replaced.0),
+    )
+}
+
 /// The lock a record import holds for its transaction: two jobs importing the same record
 /// (e.g. the same missing dependency) must not both create it.
 pub(super) fn import_lock_key(ctx: &WorkContext, external_id: &ExternalId) -> String {
@@ -514,7 +526,7 @@ async fn prepare_write<S: ImportSpec>(
         .into_values(record)?;
     Ok(match target {
         Target::Bound(binding) => {
-            let merge = match (spec.two_way(ctx), &binding.synced) {
+            let merge = match (conflict_policy(spec, ctx), &binding.synced) {
                 (Some(policy), Some(synced)) => {
                     let local = repository
                         .get(conn, binding.local_id)

@@ -49,6 +49,6 @@ pub use jobs::{
 };
 pub use page_importer::import_page_data;
 pub use two_way::{
-    ConflictPolicy, FieldConflict, Merge, OPEN_CONFLICTS, Side, merge_three_way, open_conflicts,
-    record_open_conflicts,
+    ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,
+    merge_three_way, open_conflicts, record_open_conflicts,
 };

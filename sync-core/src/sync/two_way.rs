@@ -38,6 +38,13 @@ pub enum ConflictPolicy {
     FieldMerge,
 }
 
+/// A conflict policy that replaces a two-way import spec's own for the work of one context,
+/// e.g. the sync priority of the integration a job runs for. Add it to the context with
+/// [`WorkContext::with_extra`](crate::WorkContext::with_extra); models that are not two-way
+/// are not affected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictPolicyOverride(pub ConflictPolicy);
+
 /// A field both sides changed to different values, which the policy did not settle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldConflict {
