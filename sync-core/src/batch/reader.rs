@@ -25,11 +25,12 @@ use super::components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
 use super::context::StepContext;
 use super::integration::DEFAULT_OVERLAP;
 use super::two_way_writer::{TWO_WAY_WRITER, TwoWayWriter};
-use crate::adapter::{BackendAdapter, Condition, PageRequest, SearchQuery};
+use crate::adapter::BackendAdapter;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::LocalId;
 use crate::local::LocalRepository;
 use crate::registry::{ApplyOn, ComponentRegistry};
+use crate::sync::{BatchFields, KeysetPager};
 
 /// The usage of the local repositories the readers use.
 pub const LOCAL_REPOSITORY_USAGE: &str = "local.repository";
@@ -170,8 +171,10 @@ pub fn format_time(at: DateTime<Utc>) -> String {
 }
 
 /// Reads remote records changed since the cursor, page by page with bounded memory, through
-/// the model's [`BackendAdapter`]. The new cursor is the greatest `since_field` value read,
-/// capped at now; with nothing read the previous cursor is kept.
+/// the model's [`BackendAdapter`], with a keyset cursor on `(since_field, id_field)` (step
+/// parameters, default `updated_at` and `id`): a record modified while the step pages cannot
+/// shift another one out of the read, as page numbers would. The new cursor is the greatest
+/// `since_field` value read, capped at now; with nothing read the previous cursor is kept.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RemotePagingReader;
 
@@ -186,19 +189,26 @@ impl ItemReader for RemotePagingReader {
             .and_then(Value::as_str)
             .unwrap_or("updated_at")
             .to_owned();
-        let mut query = SearchQuery::new().sort_by(&field, true).sort_by("id", true);
-        if let Some(since) = start_from(step, REMOTE_CURSOR) {
-            query = query.filter(&field, Condition::Gteq, format_time(since));
-        }
+        let id_field = step
+            .parameter("id_field")
+            .and_then(Value::as_str)
+            .unwrap_or("id")
+            .to_owned();
+        let since = start_from(step, REMOTE_CURSOR);
         if let Some(previous) = step.previous_status_data(REMOTE_CURSOR).cloned() {
             // Kept when nothing newer is read, so an empty run does not lose the cursor.
             step.set_status_data(REMOTE_CURSOR, previous);
         }
+        let pager = KeysetPager::new(
+            BatchFields::new(&field, &id_field),
+            since,
+            None,
+            page_size(step),
+        );
         Ok(Box::new(RemoteStream {
             adapter,
-            query,
+            pager,
             field,
-            page: Some(PageRequest::first(page_size(step))),
             buffer: Vec::new().into_iter(),
             now: Utc::now(),
         }))
@@ -207,9 +217,8 @@ impl ItemReader for RemotePagingReader {
 
 struct RemoteStream {
     adapter: Arc<dyn BackendAdapter>,
-    query: SearchQuery,
+    pager: KeysetPager,
     field: String,
-    page: Option<PageRequest>,
     buffer: std::vec::IntoIter<Value>,
     now: DateTime<Utc>,
 }
@@ -231,12 +240,11 @@ impl ItemStream for RemoteStream {
                 }
                 return Ok(Some(item));
             }
-            let Some(request) = self.page.take() else {
+            let Some((query, request)) = self.pager.next_request() else {
                 return Ok(None);
             };
-            let page = self.adapter.search_read(&self.query, request).await?;
-            self.page = page.next;
-            self.buffer = page.items.into_iter();
+            let page = self.adapter.search_read(&query, request).await?;
+            self.buffer = self.pager.take_page(page).into_iter();
         }
     }
 }

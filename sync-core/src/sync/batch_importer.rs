@@ -1,6 +1,5 @@
 //! The batch import flow: every record changed in a window, with keyset paging.
 
-use std::cmp::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +10,7 @@ use serde_json::Value;
 
 use super::components::{RECORD_IMPORTER, adapter_for};
 use super::importer::{ImportOutcome, RecordImporter};
-use crate::adapter::{Condition, PageRequest, SearchQuery};
+use super::keyset::KeysetPager;
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::ExternalId;
@@ -177,16 +176,16 @@ pub struct BatchImportReport {
 
 /// Imports every record of the context's model modified in `window`.
 ///
-/// Pages are read with a **keyset** cursor `(updated, id)`: each page asks for records
-/// modified at or after the last one seen, sorted by `(updated, id)`, and drops those not
-/// past the cursor. Offset paging over a set that changes while it is read skips records
-/// (a record modified meanwhile leaves the window and shifts every later record one place
-/// back); a keyset cursor does not, and it does not depend on how a backend answers a page
-/// past the end. Only one page is in memory at a time.
+/// Pages are read with a keyset cursor `(updated, id)` ([`KeysetPager`]): a record modified
+/// while the run pages cannot shift another one out of the window. The next page is fetched
+/// while the pages before it are written; at most [`Storage::write_concurrency`] pages are
+/// written at once (one on SQLite), so memory holds that many pages plus one.
 ///
 /// The next window starts `overlap` before this one's end: a record modified while the run
 /// went on, or stamped by a clock a little behind, is found again (and skipped cheaply when
 /// up to date) rather than missed.
+///
+/// [`Storage::write_concurrency`]: crate::storage::Storage::write_concurrency
 pub async fn import_batch(
     ctx: &WorkContext,
     window: ImportWindow,
@@ -196,65 +195,37 @@ pub async fn import_batch(
     dispatch: &dyn RecordDispatch,
 ) -> SyncResult<BatchImportReport> {
     let adapter = adapter_for(ctx)?;
-    let page_size = page_size.max(1);
-    let until = format_time(window.until);
-    let mut cursor: Option<(String, Value)> = None;
-    let mut page_number = 1;
+    let mut pager = KeysetPager::new(fields.clone(), window.since, Some(window.until), page_size);
     let mut report = BatchImportReport::default();
-    let no_date = String::new();
-    let updated_field = fields.updated.as_ref().unwrap_or(&no_date);
-    // The next page, fetched while the pages before it are written; at most
-    // `write_concurrency` pages are written at once (one on SQLite), so at most that many
-    // plus one are in memory.
-    let mut fetched = None;
     let max_writing = ctx.storage().write_concurrency();
     let mut writing = FuturesUnordered::new();
+    let mut fetched = None;
     loop {
         let (page, read_at) = match fetched.take() {
             Some(fetched) => fetched,
             None => {
-                let read_at = Utc::now();
-                let query = page_query(&window, fields, cursor.as_ref(), &until);
-                let request = PageRequest {
-                    number: page_number,
-                    size: page_size,
+                let Some((query, request)) = pager.next_request() else {
+                    break;
                 };
+                let read_at = Utc::now();
                 (adapter.search_read(&query, request).await?, read_at)
             }
         };
         report.pages += 1;
-        let Some(last) = page.items.last() else { break };
-        let last_key = (
-            text(last.get(updated_field)),
-            last.get(&fields.id).cloned().unwrap_or(Value::Null),
-        );
-        let has_next = page.next.is_some();
         let mut batch = Vec::with_capacity(page.items.len());
-        for record in page.items {
-            let updated = text(record.get(updated_field));
-            let id = record.get(&fields.id).cloned().unwrap_or(Value::Null);
-            if let Some((cursor_updated, cursor_id)) = &cursor
-                && updated == *cursor_updated
-                && compare_ids(&id, cursor_id) != Ordering::Greater
-            {
-                continue; // seen on the previous page
+        for record in pager.take_page(page) {
+            match record.get(&fields.id) {
+                Some(Value::String(s)) => batch.push((ExternalId(s.clone()), record)),
+                Some(Value::Number(n)) => batch.push((ExternalId(n.to_string()), record)),
+                _ => report.errors.push((
+                    ExternalId(String::new()),
+                    SyncError::invalid_data(
+                        format!("{} on page {}", ctx.model(), report.pages),
+                        fields.id.clone(),
+                        "the record has no id",
+                    ),
+                )),
             }
-            let external_id = match &id {
-                Value::String(s) => ExternalId(s.clone()),
-                Value::Number(n) => ExternalId(n.to_string()),
-                _ => {
-                    report.errors.push((
-                        ExternalId(String::new()),
-                        SyncError::invalid_data(
-                            format!("{} on page {page_number}", ctx.model()),
-                            fields.id.clone(),
-                            "the record has no id",
-                        ),
-                    ));
-                    continue;
-                }
-            };
-            batch.push((external_id, record));
         }
         report.dispatched += batch.len() as u64;
         writing.push(dispatch.dispatch_page(ctx, batch, read_at));
@@ -263,31 +234,13 @@ pub async fn import_batch(
                 report.record_errors(ctx, errors);
             }
         }
-        if !has_next {
-            break;
-        }
-        // A page whose records all share the cursor's date cannot move the cursor: step
-        // through that date with offsets instead, then resume keyset paging.
-        match &cursor {
-            Some((cursor_updated, _))
-                if fields.updated.is_some() && *cursor_updated == last_key.0 =>
-            {
-                page_number += 1
-            }
-            _ => page_number = 1,
-        }
-        if page_number == 1 {
-            cursor = Some(last_key);
-        }
         // Fetch the next page while the pages before it are written: the backend's answer
         // time and the local writes overlap instead of adding up.
-        let next_query = page_query(&window, fields, cursor.as_ref(), &until);
-        let next_request = PageRequest {
-            number: page_number,
-            size: page_size,
+        let Some((query, request)) = pager.next_request() else {
+            break;
         };
         let next_read_at = Utc::now();
-        let next = adapter.search_read(&next_query, next_request);
+        let next = adapter.search_read(&query, request);
         tokio::pin!(next);
         let next = loop {
             tokio::select! {
@@ -319,55 +272,4 @@ impl BatchImportReport {
             self.errors.push((external_id, error));
         }
     }
-}
-
-/// The search of the page after `cursor`: records modified in the window at or after the
-/// cursor's date, sorted by `(updated, id)`; for undated records, ids past the cursor's.
-fn page_query(
-    window: &ImportWindow,
-    fields: &BatchFields,
-    cursor: Option<&(String, Value)>,
-    until: &str,
-) -> SearchQuery {
-    let mut query = SearchQuery::new();
-    if let Some(updated_field) = &fields.updated {
-        let from = cursor
-            .map(|(updated, _)| updated.clone())
-            .or_else(|| window.since.map(format_time));
-        if let Some(from) = from {
-            query = query.filter(updated_field, Condition::Gteq, from);
-        }
-        query = query
-            .filter(updated_field, Condition::Lt, until.to_owned())
-            .sort_by(updated_field, true);
-    } else if let Some((_, last_id)) = cursor {
-        query = query.filter(&fields.id, Condition::Gt, last_id.clone());
-    }
-    query.sort_by(&fields.id, true)
-}
-
-fn text(value: Option<&Value>) -> String {
-    match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
-
-/// Numeric ids compare as numbers (`9 < 10`), others as text.
-fn compare_ids(a: &Value, b: &Value) -> Ordering {
-    let number = |v: &Value| match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse::<f64>().ok(),
-        _ => None,
-    };
-    match (number(a), number(b)) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => text(Some(a)).cmp(&text(Some(b))),
-    }
-}
-
-/// Backends filter on text dates; this is the `YYYY-MM-DD HH:MM:SS` UTC form most use.
-fn format_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
 }

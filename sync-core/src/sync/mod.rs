@@ -18,6 +18,7 @@ mod deleter;
 mod exporter;
 mod importer;
 mod jobs;
+mod keyset;
 mod page_importer;
 mod two_way;
 
@@ -47,6 +48,7 @@ pub use jobs::{
     DelayImport, DeleteRecordArgs, DeleteRecordJob, ExportListener, ExportRecordArgs,
     ExportRecordJob, ImportRecordArgs, ImportRecordJob, register_sync_jobs,
 };
+pub use keyset::KeysetPager;
 pub use page_importer::import_page_data;
 pub use two_way::{
     ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,
