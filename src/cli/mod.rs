@@ -25,6 +25,7 @@
 //! Each subcommand has its own file with a clap type and a `run` function returning what to
 //! print; add one by declaring its module here and a variant in [`Command`].
 
+pub mod imports;
 pub mod integrations;
 pub mod jobs;
 pub mod worker;
@@ -68,6 +69,12 @@ pub enum Command {
         #[command(subcommand)]
         command: jobs::JobsCommand,
     },
+    /// Batch imports per backend and model: run, queue, schedule, show the cursor.
+    Imports {
+        /// The imports subcommand.
+        #[command(subcommand)]
+        command: imports::ImportsCommand,
+    },
     /// Oro-style integrations.
     Integrations {
         /// The integrations subcommand.
@@ -77,7 +84,7 @@ pub enum Command {
 }
 
 /// What a program adds to the command line before a command that needs its connectors
-/// runs (`worker`, `integrations`): components, job functions, and anything it prepares on
+/// runs (`worker`, `imports`, `integrations`): components, job functions, and anything it prepares on
 /// the database (e.g. its own tables).
 #[non_exhaustive]
 pub struct Setup<'a> {
@@ -142,7 +149,7 @@ where
 }
 
 /// Runs a parsed command and returns what to print. `setup` runs only for the commands
-/// that need an app (`worker`, `integrations`).
+/// that need an app (`worker`, `imports`, `integrations`).
 ///
 /// # Errors
 /// The command's errors, and those of `setup`.
@@ -159,6 +166,10 @@ where
             Err(error) => Err(error),
         },
         Command::Jobs { command } => jobs::run(&queue, command).await,
+        Command::Imports { command } => match app(&queue, setup).await {
+            Ok((app, _)) => imports::run(&app, command).await,
+            Err(error) => Err(error),
+        },
         Command::Integrations { command } => match app(&queue, setup).await {
             Ok((app, _)) => integrations::run(&app, command).await,
             Err(error) => Err(error),

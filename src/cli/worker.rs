@@ -75,15 +75,20 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         args.concurrency
     );
     let stats = if args.until_idle {
-        // Integrations whose sync interval has passed get their forward sync first.
+        // Integrations whose sync interval has passed get their forward sync first, and
+        // scheduled batch imports that are due their job.
         sync_core::batch::schedule_due_syncs(app.queue()).await?;
+        sync_core::sync::enqueue_due_imports(app).await?;
         worker.run_until_idle().await?
     } else {
-        // Periodic forward syncs of the integrations, while the worker runs.
-        let periodic =
-            sync_core::batch::spawn_periodic_syncs(app.queue().clone(), Duration::from_secs(30));
+        // Periodic forward syncs of the integrations and scheduled batch imports, while the
+        // worker runs.
+        let tick = Duration::from_secs(30);
+        let periodic = sync_core::batch::spawn_periodic_syncs(app.queue().clone(), tick);
+        let imports = sync_core::sync::spawn_periodic_imports(app.clone(), tick);
         let stats = worker.run_until(shutdown_signal()).await;
         periodic.abort();
+        imports.abort();
         stats?
     };
     Ok(format!(

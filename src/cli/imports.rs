@@ -1,0 +1,157 @@
+//! `synckit imports …`: batch imports per (backend, model), their cursors and schedules.
+//!
+//! A batch import resumes from its stored cursor and moves it only when every record went
+//! through (see `sync_core::sync::run_batch_import`). `run` imports now, `queue` hands the
+//! import to the workers, `schedule` makes it periodic (the workers enqueue it when due).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use sync_core::backend::Backend;
+use sync_core::queue::JobFunction;
+use sync_core::sync::{ImportBatchArgs, ImportBatchJob, ImportMode, run_batch_import};
+use sync_core::{App, SyncError, SyncResult};
+
+/// The `imports` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImportsCommand {
+    /// Import the records of a model changed since its cursor, now, in this process.
+    Run(ImportArgs),
+    /// Hand the import to the workers (one queued per backend and model).
+    Queue(ImportArgs),
+    /// Run the import of a model periodically (the workers enqueue it when due).
+    Schedule {
+        /// Which backend and model.
+        #[command(flatten)]
+        target: Target,
+        /// Seconds between two runs.
+        #[arg(long)]
+        every: u64,
+    },
+    /// Stop running the import of a model periodically (its cursor is kept).
+    Unschedule {
+        /// Which backend and model.
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show where the import of a model resumes.
+    Cursor {
+        /// Which backend and model.
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// A backend and a model.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The backend's name.
+    #[arg(long)]
+    pub backend: String,
+    /// The model, e.g. `magento.customer`.
+    #[arg(long)]
+    pub model: String,
+}
+
+/// Arguments of `imports run` and `imports queue`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Which backend and model.
+    #[command(flatten)]
+    pub target: Target,
+    /// Import everything instead of resuming from the cursor.
+    #[arg(long)]
+    pub full: bool,
+    /// Write the pages in this run instead of delaying one job per record (an initial load).
+    #[arg(long)]
+    pub direct: bool,
+}
+
+async fn backend(app: &App, name: &str) -> SyncResult<Backend> {
+    app.storage()
+        .backends()
+        .by_name(name)
+        .await?
+        .ok_or_else(|| SyncError::Failed(format!("no backend named `{name}`")))
+}
+
+fn mode(direct: bool) -> ImportMode {
+    if direct {
+        ImportMode::Direct
+    } else {
+        ImportMode::Jobs
+    }
+}
+
+/// Runs an `imports` subcommand; returns what to print.
+pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
+    let mut out = String::new();
+    match command {
+        ImportsCommand::Run(args) => {
+            let backend = backend(app, &args.target.backend).await?;
+            let ctx = app.context(backend, &args.target.model);
+            let report = run_batch_import(&ctx, mode(args.direct), args.full).await?;
+            let _ = writeln!(
+                out,
+                "{}: {} records in {} pages, {} failed",
+                args.target.model,
+                report.dispatched,
+                report.pages,
+                report.errors.len()
+            );
+            for (id, error) in &report.errors {
+                let _ = writeln!(out, "  {id}: {error}");
+            }
+        }
+        ImportsCommand::Queue(args) => {
+            let backend = backend(app, &args.target.backend).await?;
+            let job = ImportBatchJob::with_args(ImportBatchArgs {
+                backend_id: backend.id,
+                model: args.target.model.clone(),
+                mode: mode(args.direct),
+                full: args.full,
+            })?
+            .identity_key(ImportBatchJob::identity_key(backend.id, &args.target.model));
+            let id = app.queue().enqueue(job).await?;
+            let _ = writeln!(out, "queued job {id}");
+        }
+        ImportsCommand::Schedule { target, every } => {
+            let backend = backend(app, &target.backend).await?;
+            app.storage()
+                .import_cursors()
+                .schedule(backend.id, &target.model, Duration::from_secs(every))
+                .await?;
+            let _ = writeln!(
+                out,
+                "{} on {} runs every {every} s from the next worker tick",
+                target.model, target.backend
+            );
+        }
+        ImportsCommand::Unschedule { target } => {
+            let backend = backend(app, &target.backend).await?;
+            app.storage()
+                .import_cursors()
+                .unschedule(backend.id, &target.model)
+                .await?;
+            let _ = writeln!(out, "{} on {} unscheduled", target.model, target.backend);
+        }
+        ImportsCommand::Cursor { target } => {
+            let backend = backend(app, &target.backend).await?;
+            let since = app
+                .storage()
+                .import_cursors()
+                .since(backend.id, &target.model)
+                .await?;
+            let _ = match since {
+                Some(since) => writeln!(out, "{} resumes from {since}", target.model),
+                None => writeln!(
+                    out,
+                    "{} has no cursor: the next run imports everything",
+                    target.model
+                ),
+            };
+        }
+    }
+    Ok(out)
+}
