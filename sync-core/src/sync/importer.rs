@@ -34,7 +34,9 @@ pub enum ImportOutcome {
         /// Fields left for a human (a checkpoint was added).
         conflicts: Vec<String>,
     },
-    /// The binding's sync date is not older than the remote record: nothing imported.
+    /// Nothing to import: the binding's sync date is not older than the remote record, or
+    /// (two-way) the remote record holds what was last synced and the local one too (e.g.
+    /// the remote side stamped our own export).
     UpToDate(LocalId),
     /// A skip rule matched.
     Skipped(String),
@@ -605,10 +607,16 @@ async fn apply_write<S: ImportSpec>(
                     )
                     .await?;
             }
-            let outcome = ImportOutcome::Updated {
-                local_id,
-                pending_export: merge.to_remote.keys().cloned().collect(),
-                conflicts,
+            let unchanged =
+                merge.to_local.is_empty() && merge.to_remote.is_empty() && conflicts.is_empty();
+            let outcome = if unchanged {
+                ImportOutcome::UpToDate(local_id)
+            } else {
+                ImportOutcome::Updated {
+                    local_id,
+                    pending_export: merge.to_remote.keys().cloned().collect(),
+                    conflicts,
+                }
             };
             let mut base = merge.base;
             record_open_conflicts(&mut base, &merge.conflicts);
