@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use synckit::backend::{NewBackend, Secrets};
@@ -28,41 +29,30 @@ const TOKEN: &str = "bench-token";
 const PAGE: u32 = 300;
 
 /// Settings of a run, from the command line.
+#[derive(Debug, Parser)]
+#[command(about = "Full Magento import against the no-framework floor")]
 struct Args {
+    /// `sqlite` or `postgres` (the test PostgreSQL).
+    #[arg(long, default_value = "sqlite")]
     db: String,
+    /// Customers in the simulator.
+    #[arg(long, default_value_t = 100_000)]
     customers: u32,
+    /// Products in the simulator.
+    #[arg(long, default_value_t = 20_000)]
     products: u32,
+    /// Orders in the simulator.
+    #[arg(long, default_value_t = 50_000)]
     orders: u32,
+    /// Internal: run one measured phase (`floor` or `synckit`) in this process.
+    #[arg(long, hide = true)]
     phase: Option<String>,
+    /// Internal: the simulator's base URL, for a phase.
+    #[arg(long, hide = true)]
     base_url: Option<String>,
+    /// Internal: the database URL, for a phase.
+    #[arg(long, hide = true)]
     url: Option<String>,
-}
-
-fn args() -> Args {
-    let mut args = Args {
-        db: "sqlite".into(),
-        customers: 100_000,
-        products: 20_000,
-        orders: 50_000,
-        phase: None,
-        base_url: None,
-        url: None,
-    };
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    for pair in all.chunks(2) {
-        let value = pair.get(1).cloned().unwrap_or_default();
-        match pair[0].as_str() {
-            "--db" => args.db = value,
-            "--customers" => args.customers = value.parse().unwrap_or(args.customers),
-            "--products" => args.products = value.parse().unwrap_or(args.products),
-            "--orders" => args.orders = value.parse().unwrap_or(args.orders),
-            "--phase" => args.phase = Some(value),
-            "--base-url" => args.base_url = Some(value),
-            "--url" => args.url = Some(value),
-            other => eprintln!("import_bench: ignoring unknown option {other}"),
-        }
-    }
-    args
 }
 
 /// The peak resident memory of this process, in MB (Linux `VmHWM`).
@@ -220,7 +210,7 @@ async fn database(db: &str, phase: &str) -> SyncResult<(String, Option<TestDatab
 
 #[tokio::main]
 async fn main() -> SyncResult<()> {
-    let args = args();
+    let args = Args::parse();
     if let (Some(phase), Some(base_url), Some(url)) = (&args.phase, &args.base_url, &args.url) {
         let started = Instant::now();
         let records = match phase.as_str() {
