@@ -1,8 +1,11 @@
 //! Named locks between workers: PostgreSQL advisory locks, SQLite lease rows.
 //!
-//! Two jobs importing the same missing dependency must not both create it. A job takes the
-//! lock `import:<backend>:<model>:<external id>` first; when another worker holds it, the job
-//! is retried shortly without using one of its tries, as the connector framework's
+//! Two jobs importing the same missing dependency must not both create it. An import takes
+//! the lock `import:<backend>:<model>:<external id>` inside its write transaction
+//! ([`Storage::try_lock_in_transaction`]; on SQLite the transaction's write lock already
+//! serializes writers); an export holds `export:<backend>:<model>:<local id>` across its
+//! remote call ([`Storage::try_lock`]). When another worker holds a lock, the job is retried
+//! shortly without using one of its tries, as the connector framework's
 //! `advisory_lock_or_retry` does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
