@@ -2,28 +2,11 @@
 //! run an import, show its cursor, schedule it and let a worker run it; on SQLite and
 //! PostgreSQL.
 
-#[path = "../examples/magento_sync/backoffice.rs"]
-mod backoffice;
+mod support;
 
-use magento_sim::{ApiVersion, Simulator};
-use serde_json::json;
-use synckit::backend::{NewBackend, Secrets};
-use synckit::cli::{Setup, run_args};
+use support::{cli, magento};
+use synckit::SyncError;
 use synckit::testing::{TestDatabase, test_databases};
-use synckit::{SyncError, SyncResult};
-
-const TOKEN: &str = "cli-imports-token";
-
-/// Runs one command of the embedded command line on `db`.
-async fn cli(db: &TestDatabase, args: &[&str]) -> SyncResult<String> {
-    let mut all = vec!["magento-cli", "--database-url", db.url.as_str()];
-    all.extend_from_slice(args);
-    run_args(all, async |setup: &mut Setup<'_>| {
-        synckit_magento::register(setup.registry);
-        backoffice::install(setup.storage, setup.registry).await
-    })
-    .await
-}
 
 async fn count(db: &TestDatabase, table: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
@@ -37,26 +20,7 @@ async fn count(db: &TestDatabase, table: &str) -> i64 {
 async fn the_cli_runs_queues_and_schedules_batch_imports_from_their_cursor() {
     for db in test_databases().await.unwrap() {
         let name = db.name;
-        let sim = Simulator::builder()
-            .seed(9)
-            .customers(12)
-            .products(3)
-            .orders(0)
-            .version(ApiVersion::V2_4)
-            .token(TOKEN)
-            .start()
-            .await
-            .unwrap();
-        db.storage
-            .backends()
-            .create(
-                NewBackend::new("magento", "sim")
-                    .version("2.4")
-                    .settings(json!({"base_url": sim.base_url()}))
-                    .secrets(Secrets::new().with("token", TOKEN)),
-            )
-            .await
-            .unwrap();
+        let sim = magento(&db, 9, 12, 3).await;
         let target = ["--backend", "sim", "--model", "magento.customer"];
         let with = |verb: &'static str, extra: &[&'static str]| {
             let mut args = vec!["imports", verb];

@@ -2,55 +2,19 @@
 //! `examples/magento_cli.rs` does): add an integration, run its forward and reverse syncs,
 //! and show the executions with their counters and warnings; on SQLite and PostgreSQL.
 
-#[path = "../examples/magento_sync/backoffice.rs"]
-mod backoffice;
+mod support;
 
-use magento_sim::{ApiVersion, Simulator};
-use serde_json::json;
-use synckit::backend::{NewBackend, Secrets};
-use synckit::cli::{Setup, run_args};
-use synckit::testing::{TestDatabase, test_databases};
-use synckit::{SyncError, SyncResult};
+use support::{cli, magento};
+use synckit::SyncError;
+use synckit::testing::test_databases;
 
-const TOKEN: &str = "cli-tests-token";
 const CUSTOMERS: u32 = 8;
-
-/// Runs one command of the embedded command line on `db`.
-async fn cli(db: &TestDatabase, args: &[&str]) -> SyncResult<String> {
-    let mut all = vec!["magento-cli", "--database-url", db.url.as_str()];
-    all.extend_from_slice(args);
-    run_args(all, async |setup: &mut Setup<'_>| {
-        synckit_magento::register(setup.registry);
-        synckit_magento::register_integration(setup.registry)?;
-        backoffice::install(setup.storage, setup.registry).await
-    })
-    .await
-}
 
 #[tokio::test]
 async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
     for db in test_databases().await.unwrap() {
         let name = db.name;
-        let sim = Simulator::builder()
-            .seed(5)
-            .customers(CUSTOMERS)
-            .products(1)
-            .orders(0)
-            .version(ApiVersion::V2_4)
-            .token(TOKEN)
-            .start()
-            .await
-            .unwrap();
-        db.storage
-            .backends()
-            .create(
-                NewBackend::new("magento", "sim")
-                    .version("2.4")
-                    .settings(json!({"base_url": sim.base_url()}))
-                    .secrets(Secrets::new().with("token", TOKEN)),
-            )
-            .await
-            .unwrap();
+        let sim = magento(&db, 5, CUSTOMERS, 1).await;
         // A customer of a group Magento does not have: skipped with a warning.
         sim.state().edit_customer(2, |c| c.group_id = 999);
 
