@@ -202,6 +202,17 @@ impl SyncError {
         }
     }
 
+    /// The record a record-level error names (`customer 42`), if it names one.
+    pub fn record(&self) -> Option<String> {
+        match self {
+            SyncError::InvalidData { record, .. } | SyncError::Mapping { record, .. } => {
+                Some(record.clone())
+            }
+            SyncError::IdMissingInBackend { model, id } => Some(format!("{model} {id}")),
+            _ => None,
+        }
+    }
+
     /// Whether this error is about one record's data, so a batch should record it and go on.
     pub fn is_record_level(&self) -> bool {
         matches!(

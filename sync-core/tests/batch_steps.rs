@@ -184,6 +184,13 @@ async fn invalid_items_are_skipped_with_warnings_and_the_job_completes() {
                 .iter()
                 .any(|w| w.reason.contains("no such record") && w.reason.contains("9999"))
         );
+        // The missing record has no item to show: the warning's item names it.
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.item.as_str().is_some_and(|item| item.ends_with("9999"))),
+            "{warnings:?}"
+        );
         let invalid = warnings
             .iter()
             .find(|w| w.item.get("email") == Some(&json!("b@x")))

@@ -142,8 +142,10 @@ async fn item_loop(
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(error) if error.is_record_level() => {
+                // The reader could not produce the item: the warning names the record.
                 ctx.counters.read += 1;
-                skip_invalid(ctx, Value::Null, &error);
+                let item = error.record().map_or(Value::Null, Value::from);
+                skip_invalid(ctx, item, &error);
                 continue;
             }
             Err(error) => return Err(Interrupt::Failed(error)),
