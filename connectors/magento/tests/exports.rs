@@ -1,11 +1,12 @@
 //! Exports to the Magento simulator: customers (two-way), invoices, shipments with tracking,
 //! order statuses and stock on 2.3 and 2.4; on SQLite and PostgreSQL.
 
+mod support;
+
 use std::sync::Arc;
 
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
-use sync_core::backend::{NewBackend, Secrets};
 use sync_core::local::LocalRepository;
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::sync::{
@@ -15,7 +16,6 @@ use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
 use sync_core::values::Values;
 use sync_core::{App, ExternalId, LocalId, Origin, WorkContext};
 
-const TOKEN: &str = "export-tests-token";
 const LOCAL_MODELS: &[&str] = &[
     "website",
     "customer.group",
@@ -109,16 +109,7 @@ impl Shop {
 }
 
 async fn shop(db: TestDatabase, version: ApiVersion) -> Shop {
-    let sim = Simulator::builder()
-        .seed(5)
-        .customers(10)
-        .products(20)
-        .orders(30)
-        .version(version)
-        .token(TOKEN)
-        .start()
-        .await
-        .unwrap();
+    let sim = support::simulator(5, 10, 20, 30, version).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
     for model in LOCAL_MODELS {
@@ -135,17 +126,7 @@ async fn shop(db: TestDatabase, version: ApiVersion) -> Shop {
         ApiVersion::V2_3 => "2.3",
         ApiVersion::V2_4 => "2.4",
     };
-    let backend = db
-        .storage
-        .backends()
-        .create(
-            NewBackend::new("magento", "sim")
-                .version(version_name)
-                .settings(json!({"base_url": sim.base_url()}))
-                .secrets(Secrets::new().with("token", TOKEN)),
-        )
-        .await
-        .unwrap();
+    let backend = support::backend(&db.storage, &sim, version_name, json!({})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     Shop {
         db,

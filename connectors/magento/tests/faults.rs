@@ -1,13 +1,14 @@
 //! With the simulator's faults on (errors, latency, dropped connections, lost answers), every
 //! record is synchronized exactly once on the remote side and nothing is lost.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use magento_sim::{ApiVersion, Faults, Simulator};
+use magento_sim::{ApiVersion, Faults};
 use serde_json::{Value, json};
-use sync_core::backend::{NewBackend, Secrets};
 use sync_core::local::LocalRepository;
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::sync::{
@@ -17,24 +18,13 @@ use sync_core::sync::{
 use sync_core::testing::{DocumentRepository, test_databases};
 use sync_core::{App, Origin};
 
-const TOKEN: &str = "fault-tests-token";
-
 /// What a job runner does with a retryable error: try again, up to a bound.
 const MAX_TRIES: usize = 40;
 
 #[tokio::test]
 async fn exports_under_faults_create_each_customer_exactly_once() {
     for db in test_databases().await.unwrap() {
-        let sim = Simulator::builder()
-            .seed(3)
-            .customers(0)
-            .products(1)
-            .orders(0)
-            .version(ApiVersion::V2_4)
-            .token(TOKEN)
-            .start()
-            .await
-            .unwrap();
+        let sim = support::simulator(3, 0, 1, 0, ApiVersion::V2_4).await;
         let mut registry = ComponentRegistry::new();
         sync_magento::register(&mut registry);
         let customers = DocumentRepository::create(&db.storage, "customer")
@@ -45,19 +35,13 @@ async fn exports_under_faults_create_each_customer_exactly_once() {
             "local.repository",
             Arc::new(customers.clone()),
         );
-        let backend = db
-            .storage
-            .backends()
-            .create(
-                NewBackend::new("magento", "sim")
-                    .version("2.4")
-                    .settings(
-                        json!({"base_url": sim.base_url(), "timeout_secs": 2, "read_retries": 0}),
-                    )
-                    .secrets(Secrets::new().with("token", TOKEN)),
-            )
-            .await
-            .unwrap();
+        let backend = support::backend(
+            &db.storage,
+            &sim,
+            "2.4",
+            json!({"timeout_secs": 2, "read_retries": 0}),
+        )
+        .await;
         let app = App::new(registry, db.storage.clone()).await.unwrap();
         let ctx = app.context(backend, "magento.customer");
 
@@ -144,16 +128,7 @@ async fn exports_under_faults_create_each_customer_exactly_once() {
 #[tokio::test]
 async fn imports_under_faults_lose_nothing() {
     for db in test_databases().await.unwrap() {
-        let sim = Simulator::builder()
-            .seed(9)
-            .customers(150)
-            .products(1)
-            .orders(0)
-            .version(ApiVersion::V2_4)
-            .token(TOKEN)
-            .start()
-            .await
-            .unwrap();
+        let sim = support::simulator(9, 150, 1, 0, ApiVersion::V2_4).await;
         let mut registry = ComponentRegistry::new();
         sync_magento::register(&mut registry);
         for model in ["customer", "customer.group", "website"] {
@@ -166,19 +141,13 @@ async fn imports_under_faults_lose_nothing() {
                 Arc::new(repo),
             );
         }
-        let backend = db
-            .storage
-            .backends()
-            .create(
-                NewBackend::new("magento", "sim")
-                    .version("2.4")
-                    .settings(
-                        json!({"base_url": sim.base_url(), "timeout_secs": 2, "page_size": 25}),
-                    )
-                    .secrets(Secrets::new().with("token", TOKEN)),
-            )
-            .await
-            .unwrap();
+        let backend = support::backend(
+            &db.storage,
+            &sim,
+            "2.4",
+            json!({"timeout_secs": 2, "page_size": 25}),
+        )
+        .await;
         let app = App::new(registry, db.storage.clone()).await.unwrap();
         let ctx = app.context(backend, "magento.customer");
         sim.set_faults(Faults {

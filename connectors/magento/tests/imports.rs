@@ -1,11 +1,12 @@
 //! Imports from the Magento simulator through the default flows, on SQLite and PostgreSQL.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::json;
-use sync_core::backend::{NewBackend, Secrets};
 use sync_core::local::LocalRepository;
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::storage::{CheckpointFilter, CheckpointState};
@@ -13,7 +14,6 @@ use sync_core::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
 use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
 use sync_core::{App, Origin, WorkContext};
 
-const TOKEN: &str = "import-tests-token";
 const LOCAL_MODELS: &[&str] = &[
     "website",
     "store",
@@ -67,16 +67,7 @@ impl Shop {
 }
 
 async fn shop(db: TestDatabase) -> Shop {
-    let sim = Simulator::builder()
-        .seed(11)
-        .customers(60)
-        .products(40)
-        .orders(5)
-        .version(ApiVersion::V2_4)
-        .token(TOKEN)
-        .start()
-        .await
-        .unwrap();
+    let sim = support::simulator(11, 60, 40, 5, ApiVersion::V2_4).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
     let mut repos = Vec::new();
@@ -91,17 +82,7 @@ async fn shop(db: TestDatabase) -> Shop {
         );
         repos.push((model.to_string(), repo));
     }
-    let backend = db
-        .storage
-        .backends()
-        .create(
-            NewBackend::new("magento", "sim")
-                .version("2.4")
-                .settings(json!({"base_url": sim.base_url(), "page_size": 50}))
-                .secrets(Secrets::new().with("token", TOKEN)),
-        )
-        .await
-        .unwrap();
+    let backend = support::backend(&db.storage, &sim, "2.4", json!({"page_size": 50})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     Shop {
         db,

@@ -3,11 +3,13 @@
 //! sync priority, and the integration next to the per-record jobs on one backend; on SQLite
 //! and PostgreSQL.
 
+mod support;
+
 use std::sync::Arc;
 
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
-use sync_core::backend::{Backend, NewBackend, Secrets};
+use sync_core::backend::Backend;
 use sync_core::batch::{
     BatchStatus, Integration, NewIntegration, StatusCode, SyncOptions, SyncPriority, forward_sync,
     pending_ids, queued_job, register_jobs,
@@ -22,7 +24,6 @@ use sync_core::values::Values;
 use sync_core::{App, ExternalId, LocalId, Origin, WorkContext};
 use sync_magento::integration::CUSTOMER_CONNECTOR;
 
-const TOKEN: &str = "integration-tests-token";
 const CUSTOMERS: u32 = 12;
 
 /// Which components the app registers.
@@ -44,16 +45,7 @@ struct Shop {
 }
 
 async fn shop(db: TestDatabase, styles: Styles) -> Shop {
-    let sim = Simulator::builder()
-        .seed(7)
-        .customers(CUSTOMERS)
-        .products(1)
-        .orders(0)
-        .version(ApiVersion::V2_4)
-        .token(TOKEN)
-        .start()
-        .await
-        .unwrap();
+    let sim = support::simulator(7, CUSTOMERS, 1, 0, ApiVersion::V2_4).await;
     let mut registry = ComponentRegistry::new();
     match styles {
         Styles::Both => sync_magento::register(&mut registry),
@@ -77,17 +69,7 @@ async fn shop(db: TestDatabase, styles: Styles) -> Shop {
             customers = Some(repo);
         }
     }
-    let backend = db
-        .storage
-        .backends()
-        .create(
-            NewBackend::new("magento", "sim")
-                .version("2.4")
-                .settings(json!({"base_url": sim.base_url()}))
-                .secrets(Secrets::new().with("token", TOKEN)),
-        )
-        .await
-        .unwrap();
+    let backend = support::backend(&db.storage, &sim, "2.4", json!({})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     Shop {
         db,

@@ -2,11 +2,12 @@
 //! policy, unsettled ones left as checkpoints; local changes delayed as export jobs in the
 //! writer's transaction; on SQLite and PostgreSQL.
 
+mod support;
+
 use std::sync::Arc;
 
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
-use sync_core::backend::{NewBackend, Secrets};
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobFilter, JobRegistry, Worker};
 use sync_core::registry::{ApplyOn, ComponentRegistry};
@@ -18,7 +19,6 @@ use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
 use sync_core::values::Values;
 use sync_core::{App, ExternalId, LocalId, Origin, WorkContext};
 
-const TOKEN: &str = "two-way-token";
 const REMOTE_ID: u32 = 4;
 
 struct Shop {
@@ -30,16 +30,7 @@ struct Shop {
 }
 
 async fn shop(db: TestDatabase, policy: &str) -> Shop {
-    let sim = Simulator::builder()
-        .seed(21)
-        .customers(8)
-        .products(1)
-        .orders(0)
-        .version(ApiVersion::V2_4)
-        .token(TOKEN)
-        .start()
-        .await
-        .unwrap();
+    let sim = support::simulator(21, 8, 1, 0, ApiVersion::V2_4).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
     let mut customers = None;
@@ -56,17 +47,8 @@ async fn shop(db: TestDatabase, policy: &str) -> Shop {
             customers = Some(repo);
         }
     }
-    let backend = db
-        .storage
-        .backends()
-        .create(
-            NewBackend::new("magento", "sim")
-                .version("2.4")
-                .settings(json!({"base_url": sim.base_url(), "conflict_policy": policy}))
-                .secrets(Secrets::new().with("token", TOKEN)),
-        )
-        .await
-        .unwrap();
+    let backend =
+        support::backend(&db.storage, &sim, "2.4", json!({"conflict_policy": policy})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     let ctx = app.context(backend, "magento.customer");
     Shop {
