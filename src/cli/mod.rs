@@ -25,6 +25,7 @@
 //! Each subcommand has its own file with a clap type and a `run` function returning what to
 //! print; add one by declaring its module here and a variant in [`Command`].
 
+pub mod backends;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
@@ -68,6 +69,12 @@ pub enum Command {
         /// The jobs subcommand.
         #[command(subcommand)]
         command: jobs::JobsCommand,
+    },
+    /// The backends (remote systems): list, add, update, enable, disable.
+    Backends {
+        /// The backends subcommand.
+        #[command(subcommand)]
+        command: backends::BackendsCommand,
     },
     /// Batch imports per backend and model: run, queue, schedule, show the cursor.
     Imports {
@@ -166,6 +173,7 @@ where
             Err(error) => Err(error),
         },
         Command::Jobs { command } => jobs::run(&queue, command).await,
+        Command::Backends { command } => backends::run(queue.storage(), command).await,
         Command::Imports { command } => match app(&queue, setup).await {
             Ok((app, _)) => imports::run(&app, command).await,
             Err(error) => Err(error),

@@ -1,0 +1,168 @@
+//! `synckit backends …`: the backends (remote systems) a database synchronizes with.
+//!
+//! Secrets never come from the command line, where other users see them (`ps`) and shells
+//! keep them: `--secret-env token=MAGENTO_TOKEN` reads the secret `token` from the
+//! environment variable `MAGENTO_TOKEN`. They are never printed either.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+use sync_core::backend::{Backend, NewBackend, Secrets};
+use sync_core::storage::Storage;
+use sync_core::{SyncError, SyncResult};
+
+/// The `backends` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackendsCommand {
+    /// List the backends.
+    List,
+    /// Add a backend.
+    Add(AddArgs),
+    /// Replace a backend's settings, or some of its secrets.
+    Update(UpdateArgs),
+    /// Enable a backend.
+    Enable {
+        /// The backend's name.
+        backend: String,
+    },
+    /// Disable a backend (its listeners and imports stop).
+    Disable {
+        /// The backend's name.
+        backend: String,
+    },
+}
+
+/// Arguments of `backends add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A unique name.
+    #[arg(long)]
+    pub name: String,
+    /// The kind family, e.g. `magento`.
+    #[arg(long)]
+    pub kind: String,
+    /// The version, e.g. `2.4` (selects the version's components).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The settings, as a JSON object (base URL, page size, …; no secrets).
+    #[arg(long, default_value = "{}")]
+    pub settings: String,
+    /// A secret read from the environment: `NAME=ENV_VAR`, repeatable.
+    #[arg(long = "secret-env", value_name = "NAME=ENV_VAR")]
+    pub secret_env: Vec<String>,
+}
+
+/// Arguments of `backends update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The backend's name.
+    pub backend: String,
+    /// New settings, as a JSON object (replaces the old ones).
+    #[arg(long)]
+    pub settings: Option<String>,
+    /// A secret to set from the environment: `NAME=ENV_VAR`, repeatable; the others stay.
+    #[arg(long = "secret-env", value_name = "NAME=ENV_VAR")]
+    pub secret_env: Vec<String>,
+}
+
+fn settings(text: &str) -> SyncResult<serde_json::Value> {
+    match serde_json::from_str(text) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(SyncError::Failed("--settings must be a JSON object".into())),
+        Err(e) => Err(SyncError::Failed(format!("--settings is not JSON: {e}"))),
+    }
+}
+
+/// Reads `NAME=ENV_VAR` pairs into `secrets`; errors name the variable, never a value.
+fn read_secrets(mut secrets: Secrets, pairs: &[String]) -> SyncResult<Secrets> {
+    for pair in pairs {
+        let (name, variable) = pair.split_once('=').ok_or_else(|| {
+            SyncError::Failed(format!("--secret-env `{pair}`: expected NAME=ENV_VAR"))
+        })?;
+        let value = std::env::var(variable).map_err(|_| {
+            SyncError::Failed(format!(
+                "--secret-env {name}: the environment variable `{variable}` is not set"
+            ))
+        })?;
+        secrets = secrets.with(name, value);
+    }
+    Ok(secrets)
+}
+
+async fn by_name(storage: &Storage, name: &str) -> SyncResult<Backend> {
+    storage
+        .backends()
+        .by_name(name)
+        .await?
+        .ok_or_else(|| SyncError::Failed(format!("no backend named `{name}`")))
+}
+
+/// Runs a `backends` subcommand; returns what to print.
+pub async fn run(storage: &Storage, command: BackendsCommand) -> SyncResult<String> {
+    let mut out = String::new();
+    match command {
+        BackendsCommand::List => {
+            for backend in storage.backends().list().await? {
+                let _ = writeln!(
+                    out,
+                    "{:>4}  {:<20} {}{}  {}  settings {}",
+                    backend.id,
+                    backend.name,
+                    backend.kind,
+                    backend
+                        .version
+                        .as_deref()
+                        .map(|v| format!(" {v}"))
+                        .unwrap_or_default(),
+                    if backend.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
+                    backend.settings
+                );
+            }
+            if out.is_empty() {
+                out.push_str("no backends\n");
+            }
+        }
+        BackendsCommand::Add(args) => {
+            let mut new = NewBackend::new(&args.kind, &args.name)
+                .settings(settings(&args.settings)?)
+                .secrets(read_secrets(Secrets::new(), &args.secret_env)?);
+            if let Some(version) = &args.version {
+                new = new.version(version);
+            }
+            let backend = storage.backends().create(new).await?;
+            let _ = writeln!(out, "backend {} added (id {})", backend.name, backend.id);
+        }
+        BackendsCommand::Update(args) => {
+            let backend = by_name(storage, &args.backend).await?;
+            if let Some(text) = &args.settings {
+                storage
+                    .backends()
+                    .update_settings(backend.id, &settings(text)?)
+                    .await?;
+            }
+            if !args.secret_env.is_empty() {
+                let secrets = read_secrets(backend.secrets.clone(), &args.secret_env)?;
+                storage
+                    .backends()
+                    .update_secrets(backend.id, &secrets)
+                    .await?;
+            }
+            let _ = writeln!(out, "backend {} updated", backend.name);
+        }
+        BackendsCommand::Enable { backend } => {
+            let backend = by_name(storage, &backend).await?;
+            storage.backends().enable(backend.id).await?;
+            let _ = writeln!(out, "backend {} enabled", backend.name);
+        }
+        BackendsCommand::Disable { backend } => {
+            let backend = by_name(storage, &backend).await?;
+            storage.backends().disable(backend.id).await?;
+            let _ = writeln!(out, "backend {} disabled", backend.name);
+        }
+    }
+    Ok(out)
+}
