@@ -8,11 +8,11 @@ use std::sync::Arc;
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use sync_core::local::LocalRepository;
-use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::registry::ComponentRegistry;
 use sync_core::sync::{
     ExportOutcome, RECORD_EXPORTER, RECORD_IMPORTER, RecordExporter, RecordImporter, binder_for,
 };
-use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
+use sync_core::testing::{TestDatabase, test_databases};
 use sync_core::values::Values;
 use sync_core::{App, ExternalId, LocalId, Origin, WorkContext};
 
@@ -112,16 +112,7 @@ async fn shop(db: TestDatabase, version: ApiVersion) -> Shop {
     let sim = support::simulator(5, 10, 20, 30, version).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
-    for model in LOCAL_MODELS {
-        let repo = DocumentRepository::create(&db.storage, model)
-            .await
-            .unwrap();
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model(model),
-            "local.repository",
-            Arc::new(repo),
-        );
-    }
+    support::documents(&db.storage, &mut registry, LOCAL_MODELS).await;
     let version_name = match version {
         ApiVersion::V2_3 => "2.3",
         ApiVersion::V2_4 => "2.4",

@@ -4,18 +4,16 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use magento_sim::{ApiVersion, Faults};
 use serde_json::{Value, json};
-use sync_core::local::LocalRepository;
-use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::registry::ComponentRegistry;
 use sync_core::sync::{
     BatchFields, ExportOutcome, ImportDirectly, ImportWindow, RECORD_EXPORTER, RecordExporter,
     binder_for, import_batch,
 };
-use sync_core::testing::{DocumentRepository, test_databases};
+use sync_core::testing::test_databases;
 use sync_core::{App, Origin};
 
 /// What a job runner does with a retryable error: try again, up to a bound.
@@ -27,14 +25,9 @@ async fn exports_under_faults_create_each_customer_exactly_once() {
         let sim = support::simulator(3, 0, 1, 0, ApiVersion::V2_4).await;
         let mut registry = ComponentRegistry::new();
         sync_magento::register(&mut registry);
-        let customers = DocumentRepository::create(&db.storage, "customer")
+        let customers = support::documents(&db.storage, &mut registry, &["customer"])
             .await
-            .unwrap();
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model("customer"),
-            "local.repository",
-            Arc::new(customers.clone()),
-        );
+            .remove(0);
         let backend = support::backend(
             &db.storage,
             &sim,
@@ -131,16 +124,12 @@ async fn imports_under_faults_lose_nothing() {
         let sim = support::simulator(9, 150, 1, 0, ApiVersion::V2_4).await;
         let mut registry = ComponentRegistry::new();
         sync_magento::register(&mut registry);
-        for model in ["customer", "customer.group", "website"] {
-            let repo = DocumentRepository::create(&db.storage, model)
-                .await
-                .unwrap();
-            registry.register::<dyn LocalRepository>(
-                ApplyOn::any().model(model),
-                "local.repository",
-                Arc::new(repo),
-            );
-        }
+        support::documents(
+            &db.storage,
+            &mut registry,
+            &["customer", "customer.group", "website"],
+        )
+        .await;
         let backend = support::backend(
             &db.storage,
             &sim,

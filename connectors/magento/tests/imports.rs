@@ -2,13 +2,12 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::json;
 use sync_core::local::LocalRepository;
-use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::registry::ComponentRegistry;
 use sync_core::storage::{CheckpointFilter, CheckpointState};
 use sync_core::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
 use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
@@ -70,18 +69,11 @@ async fn shop(db: TestDatabase) -> Shop {
     let sim = support::simulator(11, 60, 40, 5, ApiVersion::V2_4).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
-    let mut repos = Vec::new();
-    for model in LOCAL_MODELS {
-        let repo = DocumentRepository::create(&db.storage, model)
-            .await
-            .unwrap();
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model(model),
-            "local.repository",
-            Arc::new(repo.clone()),
-        );
-        repos.push((model.to_string(), repo));
-    }
+    let repos = LOCAL_MODELS
+        .iter()
+        .map(|model| model.to_string())
+        .zip(support::documents(&db.storage, &mut registry, LOCAL_MODELS).await)
+        .collect();
     let backend = support::backend(&db.storage, &sim, "2.4", json!({"page_size": 50})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     Shop {

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use sync_core::backend::Backend;
@@ -16,7 +14,7 @@ use sync_core::batch::{
 };
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobRegistry, Worker};
-use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::registry::ComponentRegistry;
 use sync_core::storage::CheckpointFilter;
 use sync_core::sync::{RECORD_IMPORTER, RecordImporter, binder_for, register_sync_jobs};
 use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
@@ -55,20 +53,14 @@ async fn shop(db: TestDatabase, styles: Styles) -> Shop {
         }
     }
     sync_magento::register_integration(&mut registry).unwrap();
-    let mut customers = None;
-    for model in ["customer", "customer.group", "website"] {
-        let repo = DocumentRepository::create(&db.storage, model)
-            .await
-            .unwrap();
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model(model),
-            "local.repository",
-            Arc::new(repo.clone()),
-        );
-        if model == "customer" {
-            customers = Some(repo);
-        }
-    }
+    let customers = support::documents(
+        &db.storage,
+        &mut registry,
+        &["customer", "customer.group", "website"],
+    )
+    .await
+    .into_iter()
+    .next();
     let backend = support::backend(&db.storage, &sim, "2.4", json!({})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();
     Shop {

@@ -4,13 +4,11 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobFilter, JobRegistry, Worker};
-use sync_core::registry::{ApplyOn, ComponentRegistry};
+use sync_core::registry::ComponentRegistry;
 use sync_core::storage::{CheckpointFilter, CheckpointState};
 use sync_core::sync::{
     ImportOutcome, RECORD_IMPORTER, RecordImporter, binder_for, register_sync_jobs,
@@ -33,20 +31,14 @@ async fn shop(db: TestDatabase, policy: &str) -> Shop {
     let sim = support::simulator(21, 8, 1, 0, ApiVersion::V2_4).await;
     let mut registry = ComponentRegistry::new();
     sync_magento::register(&mut registry);
-    let mut customers = None;
-    for model in ["customer", "customer.group", "website"] {
-        let repo = DocumentRepository::create(&db.storage, model)
-            .await
-            .unwrap();
-        registry.register::<dyn LocalRepository>(
-            ApplyOn::any().model(model),
-            "local.repository",
-            Arc::new(repo.clone()),
-        );
-        if model == "customer" {
-            customers = Some(repo);
-        }
-    }
+    let customers = support::documents(
+        &db.storage,
+        &mut registry,
+        &["customer", "customer.group", "website"],
+    )
+    .await
+    .into_iter()
+    .next();
     let backend =
         support::backend(&db.storage, &sim, "2.4", json!({"conflict_policy": policy})).await;
     let app = App::new(registry, db.storage.clone()).await.unwrap();

@@ -1,10 +1,15 @@
 //! What the connector's tests share: a seeded Magento simulator and the backend that syncs
 //! with it.
 
+use std::sync::Arc;
+
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use sync_core::backend::{Backend, NewBackend, Secrets};
+use sync_core::local::LocalRepository;
+use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::storage::Storage;
+use sync_core::testing::DocumentRepository;
 
 /// The integration token of every test simulator.
 pub const TOKEN: &str = "magento-tests-token";
@@ -51,4 +56,26 @@ pub async fn backend(
         )
         .await
         .expect("the backend is created")
+}
+
+/// A document repository for each local model, registered as its local repository for any
+/// backend kind; returned in the order of `models`.
+pub async fn documents(
+    storage: &Storage,
+    registry: &mut ComponentRegistry,
+    models: &[&str],
+) -> Vec<DocumentRepository> {
+    let mut repositories = Vec::with_capacity(models.len());
+    for model in models {
+        let repository = DocumentRepository::create(storage, model)
+            .await
+            .expect("the document table is created");
+        registry.register::<dyn LocalRepository>(
+            ApplyOn::any().model(model),
+            "local.repository",
+            Arc::new(repository.clone()),
+        );
+        repositories.push(repository);
+    }
+    repositories
 }
