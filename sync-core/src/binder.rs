@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId, LocalId};
-use crate::storage::{BindRow, BindState, Binding, BindingScope, Storage, SyncedState};
+use crate::storage::{BindRow, Binding, BindingScope, Storage, SyncedState};
 
 /// Finds the local id of an external id and the reverse, and records the link between them.
 ///
@@ -59,40 +59,24 @@ pub trait Binder: Send + Sync {
         sync_date: DateTime<Utc>,
     ) -> SyncResult<Binding>;
 
-    /// [`Binder::bind`] that also stores the metadata and synced state in `state`. The
-    /// default binds, then sets the synced state; a binder over the bindings table does all
-    /// in one statement. A binder that keeps no metadata refuses `state.metadata`.
-    async fn bind_with_state(
-        &self,
-        conn: &mut AnyConnection,
-        external_id: &ExternalId,
-        local_id: LocalId,
-        sync_date: DateTime<Utc>,
-        state: BindState<'_>,
-    ) -> SyncResult<Binding> {
-        if state.metadata.is_some() {
-            return Err(SyncError::Failed(format!(
-                "the binder of {} keeps no binding metadata",
-                self.model()
-            )));
-        }
-        let binding = self.bind(conn, external_id, local_id, sync_date).await?;
-        if let Some(synced) = state.synced {
-            self.set_synced_state(conn, &binding, synced).await?;
-        }
-        Ok(binding)
-    }
-
-    /// Binds many records, as [`Binder::bind_with_state`] does each. The default binds them
-    /// one by one; a binder over the bindings table writes a few hundred per statement.
+    /// Binds many records, each with its sync date and, when given, its metadata and synced
+    /// state. The default binds them one by one and sets their synced state (it refuses
+    /// metadata, which the trait has no method to store); a binder over the bindings table
+    /// writes a few hundred per statement.
     async fn bind_many(&self, conn: &mut AnyConnection, rows: &[BindRow]) -> SyncResult<()> {
         for row in rows {
-            let state = BindState {
-                metadata: row.metadata.as_ref(),
-                synced: row.synced.as_ref(),
-            };
-            self.bind_with_state(conn, &row.external_id, row.local_id, row.sync_date, state)
+            if row.metadata.is_some() {
+                return Err(SyncError::Failed(format!(
+                    "the binder of {} keeps no binding metadata",
+                    self.model()
+                )));
+            }
+            let binding = self
+                .bind(conn, &row.external_id, row.local_id, row.sync_date)
                 .await?;
+            if let Some(synced) = &row.synced {
+                self.set_synced_state(conn, &binding, synced).await?;
+            }
         }
         Ok(())
     }
@@ -215,20 +199,6 @@ impl Binder for TableBinder {
         self.storage
             .bindings()
             .bind(conn, self.scope(), external_id, local_id, sync_date)
-            .await
-    }
-
-    async fn bind_with_state(
-        &self,
-        conn: &mut AnyConnection,
-        external_id: &ExternalId,
-        local_id: LocalId,
-        sync_date: DateTime<Utc>,
-        state: BindState<'_>,
-    ) -> SyncResult<Binding> {
-        self.storage
-            .bindings()
-            .bind_with_state(conn, self.scope(), external_id, local_id, sync_date, state)
             .await
     }
 

@@ -23,7 +23,7 @@ use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId, LocalId};
 use crate::registry::{ApplyOn, ComponentRegistry};
-use crate::storage::{BindRow, BindState, Binding, Storage, SyncedState};
+use crate::storage::{BindRow, Binding, Storage, SyncedState};
 
 /// The usage under which binders are registered and looked up.
 pub const BINDER_USAGE: &str = "binder";
@@ -302,19 +302,6 @@ impl<B: BindingModel> Binder for TypedBinder<B> {
     ) -> SyncResult<Binding> {
         self.table
             .bind(conn, external_id, local_id, sync_date)
-            .await
-    }
-
-    async fn bind_with_state(
-        &self,
-        conn: &mut AnyConnection,
-        external_id: &ExternalId,
-        local_id: LocalId,
-        sync_date: DateTime<Utc>,
-        state: BindState<'_>,
-    ) -> SyncResult<Binding> {
-        self.table
-            .bind_with_state(conn, external_id, local_id, sync_date, state)
             .await
     }
 

@@ -63,15 +63,6 @@ pub fn hash_values(values: &serde_json::Map<String, Value>) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What a bind stores besides the link and the sync date; `None` keeps what is there.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BindState<'a> {
-    /// The binding model's metadata (its extras).
-    pub metadata: Option<&'a Value>,
-    /// What was synced (two-way models).
-    pub synced: Option<&'a SyncedState>,
-}
-
 /// The bindings stored in a [`Storage`]; get them with [`Storage::bindings`].
 ///
 /// Every method takes the connection to run on, so that binding happens inside the caller's
@@ -192,36 +183,14 @@ impl Bindings<'_> {
         local_id: LocalId,
         sync_date: DateTime<Utc>,
     ) -> SyncResult<Binding> {
-        self.bind_with_state(
-            conn,
-            scope,
-            external_id,
-            local_id,
-            sync_date,
-            BindState::default(),
-        )
-        .await
-    }
-
-    /// [`Bindings::bind`] that also stores the metadata and the synced state given in
-    /// `state`, all in one statement.
-    pub async fn bind_with_state(
-        &self,
-        conn: &mut AnyConnection,
-        scope: BindingScope<'_>,
-        external_id: &ExternalId,
-        local_id: LocalId,
-        sync_date: DateTime<Utc>,
-        state: BindState<'_>,
-    ) -> SyncResult<Binding> {
         let row = BindRow {
             external_id: external_id.clone(),
             local_id,
             sync_date,
-            metadata: state.metadata.cloned(),
-            synced: state.synced.cloned(),
+            metadata: None,
+            synced: None,
         };
-        let mut bound = upsert(conn, scope, std::slice::from_ref(&row), true).await?;
+        let mut bound = upsert(conn, scope, &[&row], true).await?;
         bound.pop().ok_or_else(|| {
             SyncError::Failed(format!(
                 "binding {} {external_id} returned no row",
@@ -230,8 +199,8 @@ impl Bindings<'_> {
         })
     }
 
-    /// Binds many records at once, as [`Bindings::bind_with_state`] does each: one statement
-    /// per few hundred rows (a page import binds its whole page with one).
+    /// Binds many records at once, as [`Bindings::bind`] does each, also storing their
+    /// metadata and synced state when given: one statement per few hundred rows (a page import binds its whole page with one).
     ///
     /// A clash with another record's binding fails the whole call with a
     /// [`SyncError::BindingConflict`]; the caller's transaction is then to be rolled back.
@@ -250,8 +219,7 @@ impl Bindings<'_> {
                     .filter(|r| r.synced.is_some() == with_synced)
                     .collect();
                 for chunk in group.chunks(200) {
-                    let chunk: Vec<BindRow> = chunk.iter().map(|r| (*r).clone()).collect();
-                    upsert(conn, scope, &chunk, false).await?;
+                    upsert(conn, scope, chunk, false).await?;
                 }
             }
         }
@@ -382,7 +350,7 @@ pub struct BindRow {
 async fn upsert(
     conn: &mut AnyConnection,
     scope: BindingScope<'_>,
-    rows: &[BindRow],
+    rows: &[&BindRow],
     returning: bool,
 ) -> SyncResult<Vec<Binding>> {
     let Some(first) = rows.first() else {

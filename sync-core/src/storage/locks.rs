@@ -118,18 +118,20 @@ impl Storage {
                 "SELECT v.k FROM (VALUES {}) AS v(k) WHERE NOT pg_try_advisory_xact_lock(v.k)",
                 values.join(", ")
             );
+            let ids: Vec<i64> = chunk
+                .iter()
+                .map(|key| advisory_key(&format!("{}:{key}", self.lock_namespace())))
+                .collect();
             let mut query = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql));
-            for key in chunk {
-                query = query.bind(advisory_key(&format!("{}:{key}", self.lock_namespace())));
+            for id in &ids {
+                query = query.bind(*id);
             }
             let refused = query.fetch_all(&mut *conn).await?;
             if let Some((refused,)) = refused.first() {
-                let key = chunk
+                let key = ids
                     .iter()
-                    .find(|key| {
-                        advisory_key(&format!("{}:{key}", self.lock_namespace())) == *refused
-                    })
-                    .map_or("?", String::as_str);
+                    .position(|id| id == refused)
+                    .map_or("?", |i| chunk[i].as_str());
                 return Err(lock_taken(key));
             }
         }

@@ -13,7 +13,7 @@ mod import_cursors;
 mod locks;
 mod time;
 
-pub use bindings::{BindRow, BindState, Binding, BindingScope, Bindings, SyncedState, hash_values};
+pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
 pub use import_cursors::{DueImport, ImportCursors};

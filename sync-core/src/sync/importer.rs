@@ -406,11 +406,11 @@ pub(super) async fn write_record<S: ImportSpec>(
     binding: Option<Binding>,
     read_at: DateTime<Utc>,
 ) -> Result<ImportOutcome, WriteError> {
+    let repository =
+        repository_for(ctx, spec.local_model(ctx)).map_err(WriteError::before_write)?;
     let target = match binding {
         Some(binding) => Target::Bound(Box::new(binding)),
         None => {
-            let repository =
-                repository_for(ctx, spec.local_model(ctx)).map_err(WriteError::before_write)?;
             match spec
                 .existing_local(ctx, conn, &*repository, remote)
                 .await
@@ -425,6 +425,7 @@ pub(super) async fn write_record<S: ImportSpec>(
         spec,
         ctx,
         conn,
+        &*repository,
         external_id,
         record,
         remote,
@@ -432,10 +433,12 @@ pub(super) async fn write_record<S: ImportSpec>(
         read_at,
     )
     .await?;
-    finish_writes(spec, ctx, conn, &[(remote, &written)])
+    let mut outcomes = finish_writes(spec, ctx, conn, vec![(remote, written)])
         .await
         .map_err(WriteError::Transaction)?;
-    Ok(written.outcome)
+    outcomes.pop().ok_or_else(|| {
+        WriteError::Transaction(SyncError::Failed(format!("{record}: no import outcome")))
+    })
 }
 
 /// Maps a record and writes its local side (not its bind): the first half of a record's
@@ -445,27 +448,19 @@ pub(super) async fn write_local<S: ImportSpec>(
     spec: &S,
     ctx: &WorkContext,
     conn: &mut AnyConnection,
+    repository: &dyn LocalRepository,
     external_id: &ExternalId,
     record: &str,
     remote: &S::Remote,
     target: Target,
     read_at: DateTime<Utc>,
 ) -> Result<LocalWrite, WriteError> {
-    let prepared = prepare_write(spec, ctx, conn, record, remote, target)
+    let prepared = prepare_write(spec, ctx, conn, repository, record, remote, target)
         .await
         .map_err(WriteError::before_write)?;
-    let (outcome, synced) = apply_write(spec, ctx, conn, record, prepared)
+    let (local_id, outcome, synced) = apply_write(spec, ctx, conn, repository, record, prepared)
         .await
         .map_err(WriteError::Transaction)?;
-    let local_id = match &outcome {
-        ImportOutcome::Created(id) | ImportOutcome::UpToDate(id) => *id,
-        ImportOutcome::Updated { local_id, .. } => *local_id,
-        ImportOutcome::Skipped(_) => {
-            return Err(WriteError::Transaction(SyncError::Failed(format!(
-                "{record}: a write reported a skip"
-            ))));
-        }
-    };
     let bind = BindRow {
         external_id: external_id.clone(),
         local_id,
@@ -479,22 +474,30 @@ pub(super) async fn write_local<S: ImportSpec>(
 }
 
 /// The second half of the records' imports, after their local writes: their binds (one
-/// statement for many) and their after-import hooks, which find them bound.
+/// statement for many) and their after-import hooks, which find them bound. Returns the
+/// outcomes, in order.
 pub(super) async fn finish_writes<S: ImportSpec>(
     spec: &S,
     ctx: &WorkContext,
     conn: &mut AnyConnection,
-    written: &[(&S::Remote, &LocalWrite)],
-) -> SyncResult<()> {
+    written: Vec<(&S::Remote, LocalWrite)>,
+) -> SyncResult<Vec<ImportOutcome>> {
     let binder = binder_for(ctx)?;
-    let rows: Vec<BindRow> = written.iter().map(|(_, w)| w.bind.clone()).collect();
-    binder.bind_many(conn, &rows).await?;
+    let mut rows = Vec::with_capacity(written.len());
+    let mut done = Vec::with_capacity(written.len());
     for (remote, write) in written {
-        let created = matches!(write.outcome, ImportOutcome::Created(_));
-        spec.after_import(ctx, conn, remote, write.bind.local_id, created)
-            .await?;
+        done.push((remote, write.bind.local_id, write.outcome));
+        rows.push(write.bind);
     }
-    Ok(())
+    binder.bind_many(conn, &rows).await?;
+    let mut outcomes = Vec::with_capacity(done.len());
+    for (remote, local_id, outcome) in done {
+        let created = matches!(outcome, ImportOutcome::Created(_));
+        spec.after_import(ctx, conn, remote, local_id, created)
+            .await?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
 }
 
 /// What a record's write will do, decided by reads only.
@@ -511,11 +514,11 @@ async fn prepare_write<S: ImportSpec>(
     spec: &S,
     ctx: &WorkContext,
     conn: &mut AnyConnection,
+    repository: &dyn LocalRepository,
     record: &str,
     remote: &S::Remote,
     target: Target,
 ) -> SyncResult<PreparedWrite> {
-    let repository = repository_for(ctx, spec.local_model(ctx))?;
     let options = if matches!(target, Target::Bound(_)) {
         MapOptions::for_update()
     } else {
@@ -570,15 +573,16 @@ async fn prepare_write<S: ImportSpec>(
     })
 }
 
-/// Writes the local side; returns the outcome and the values to keep as synced.
+/// Writes the local side; returns the local record, the outcome and the values to keep as
+/// synced.
 async fn apply_write<S: ImportSpec>(
     spec: &S,
     ctx: &WorkContext,
     conn: &mut AnyConnection,
+    repository: &dyn LocalRepository,
     record: &str,
     prepared: PreparedWrite,
-) -> SyncResult<(ImportOutcome, Values)> {
-    let repository = repository_for(ctx, spec.local_model(ctx))?;
+) -> SyncResult<(LocalId, ImportOutcome, Values)> {
     let mut session = ctx.app().session(conn, ctx.origin());
     let PreparedWrite {
         values,
@@ -587,9 +591,7 @@ async fn apply_write<S: ImportSpec>(
     } = prepared;
     Ok(match (target, merge) {
         (Some(local_id), Some(merge)) => {
-            session
-                .write(&*repository, local_id, &merge.to_local)
-                .await?;
+            session.write(repository, local_id, &merge.to_local).await?;
             let conflicts: Vec<String> = merge.conflicts.iter().map(|c| c.field.clone()).collect();
             if !conflicts.is_empty() {
                 let message = format!(
@@ -620,20 +622,20 @@ async fn apply_write<S: ImportSpec>(
             };
             let mut base = merge.base;
             record_open_conflicts(&mut base, &merge.conflicts);
-            (outcome, base)
+            (local_id, outcome, base)
         }
         (Some(local_id), None) => {
-            session.write(&*repository, local_id, &values).await?;
+            session.write(repository, local_id, &values).await?;
             let outcome = ImportOutcome::Updated {
                 local_id,
                 pending_export: Vec::new(),
                 conflicts: Vec::new(),
             };
-            (outcome, values)
+            (local_id, outcome, values)
         }
         (None, _) => {
-            let local_id = session.create(&*repository, &values).await?;
-            (ImportOutcome::Created(local_id), values)
+            let local_id = session.create(repository, &values).await?;
+            (local_id, ImportOutcome::Created(local_id), values)
         }
     })
 }

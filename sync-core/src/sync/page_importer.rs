@@ -220,7 +220,8 @@ async fn prepare_dependencies<S: ImportSpec>(
     let mut failed = HashSet::new();
     for (model, ids) in &by_model {
         let dep_ctx = ctx.work_on(model);
-        let bound = read_bindings(&dep_ctx, ids).await?;
+        let mut bound = read_bindings(&dep_ctx, ids).await?;
+        let mut imported = false;
         for id in ids {
             let key = (model.clone(), id.clone());
             if bound.contains_key(id) && !always.contains(&key) {
@@ -231,12 +232,16 @@ async fn prepare_dependencies<S: ImportSpec>(
                 external_id: id.clone(),
                 always: true,
             };
+            imported = true;
             if import_dependency(ctx, &dependency).await.is_err() {
                 failed.insert(key);
             }
         }
-        // Read again: the imports above bound new ones.
-        for (id, binding) in read_bindings(&dep_ctx, ids).await? {
+        if imported {
+            // The imports above bound new ones.
+            bound = read_bindings(&dep_ctx, ids).await?;
+        }
+        for (id, binding) in bound {
             prefetched.insert(model, id, binding.local_id);
         }
     }
@@ -279,13 +284,13 @@ async fn write_page<S: ImportSpec>(
         .bindings_of_externals(&mut tx, &ids)
         .await
         .map_err(|_| ())?;
+    let repository = repository_for(ctx, spec.local_model(ctx)).map_err(|_| ())?;
     // The unbound records' local matches (natural keys), looked up together.
     let unbound: Vec<usize> = (0..to_write.len())
         .filter(|&i| !bindings.contains_key(&ids[i]))
         .collect();
     let mut existing = HashMap::new();
     if !unbound.is_empty() {
-        let repository = repository_for(ctx, spec.local_model(ctx)).map_err(|_| ())?;
         let remotes: Vec<&S::Remote> = unbound.iter().map(|&i| &to_write[i].remote).collect();
         let found = spec
             .existing_locals(ctx, &mut tx, &*repository, &remotes)
@@ -313,6 +318,7 @@ async fn write_page<S: ImportSpec>(
             spec,
             ctx,
             &mut tx,
+            &*repository,
             external_id,
             &record.label,
             &record.remote,
@@ -329,19 +335,19 @@ async fn write_page<S: ImportSpec>(
             }
         }
     }
-    let finishing: Vec<(&S::Remote, &LocalWrite)> = written
-        .iter()
+    let indexes: Vec<usize> = written.iter().map(|(record, _)| record.index).collect();
+    let finishing: Vec<(&S::Remote, LocalWrite)> = written
+        .into_iter()
         .map(|(record, write)| (&record.remote, write))
         .collect();
-    if let Err(error) = finish_writes(spec, ctx, &mut tx, &finishing).await {
-        tracing::debug!(%error, "a page import rolls back; importing its records one by one");
-        return Err(());
-    }
+    let finished = match finish_writes(spec, ctx, &mut tx, finishing).await {
+        Ok(finished) => finished,
+        Err(error) => {
+            tracing::debug!(%error, "a page import rolls back; importing its records one by one");
+            return Err(());
+        }
+    };
     tx.commit().await.map_err(|_| ())?;
-    outcomes.extend(
-        written
-            .into_iter()
-            .map(|(record, write)| (record.index, Ok(write.outcome))),
-    );
+    outcomes.extend(indexes.into_iter().zip(finished.into_iter().map(Ok)));
     Ok(outcomes)
 }
