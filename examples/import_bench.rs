@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use synckit::backend::{NewBackend, Secrets};
 use synckit::prelude::*;
-use synckit::sync::{BatchFields, ImportDirectly, ImportWindow, import_batch};
+use synckit::sync::{ImportDirectly, ImportWindow, import_batch};
 use synckit::testing::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -155,16 +155,15 @@ async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
         .await?;
     let app = App::new(registry, storage.clone()).await?;
     let mut records = 0;
-    for (model, fields) in [
-        ("magento.customer.group", BatchFields::undated("id")),
-        ("magento.website", BatchFields::undated("id")),
-        ("magento.customer", BatchFields::default()),
-        ("magento.product", BatchFields::new("updated_at", "sku")),
-        (
-            "magento.sale.order",
-            BatchFields::new("created_at", "entity_id"),
-        ),
-    ] {
+    // The connector's own window fields; the counted models are the ones the floor loads,
+    // the others are what customers depend on.
+    let counted = ["magento.customer", "magento.product", "magento.sale.order"];
+    let imported = synckit_magento::models::batch_imports()
+        .into_iter()
+        .filter(|(model, _)| {
+            counted.contains(model) || ["magento.customer.group", "magento.website"].contains(model)
+        });
+    for (model, fields) in imported {
         let ctx = app.context(backend.clone(), model);
         let report = import_batch(
             &ctx,
@@ -178,7 +177,7 @@ async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
         if let Some((id, error)) = report.errors.first() {
             eprintln!("{model} {id}: {error} ({} errors)", report.errors.len());
         }
-        if model != "magento.customer.group" && model != "magento.website" {
+        if counted.contains(&model) {
             records += report.dispatched;
         }
     }

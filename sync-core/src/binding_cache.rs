@@ -40,16 +40,6 @@ impl PrefetchedBindings {
     pub fn local_id(&self, model: &str, external_id: &ExternalId) -> Option<LocalId> {
         self.local_ids.get(model)?.get(external_id).copied()
     }
-
-    /// How many bindings are held.
-    pub fn len(&self) -> usize {
-        self.local_ids.values().map(HashMap::len).sum()
-    }
-
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl WorkContext {
