@@ -63,6 +63,7 @@
 //! ```
 
 mod channels;
+mod drain;
 mod graph;
 mod handle;
 mod job;
@@ -77,6 +78,7 @@ mod testing;
 mod worker;
 
 pub use channels::{ChannelConfig, ChannelSpec, DEFAULT_RETENTION, ROOT, normalize_channel};
+pub use drain::DrainReport;
 pub use graph::{FlatGraph, Graph, chain, group};
 pub use handle::{DelayedGraph, Queue};
 pub use job::{

@@ -583,7 +583,13 @@ pub(crate) async fn heartbeat(
 
 /// Requeues the jobs whose lease expired (their worker died), counting the retry; a job
 /// that used its last try fails, so a job that kills its worker cannot loop forever.
-pub(crate) async fn rescue_expired(storage: &Storage) -> SyncResult<Vec<(JobId, JobState)>> {
+///
+/// The jobs of `rescuer` itself are never taken: a worker that is alive to rescue is alive
+/// to run them, and an expired lease of its own only means its heartbeat was held up.
+pub(crate) async fn rescue_expired(
+    storage: &Storage,
+    rescuer: &str,
+) -> SyncResult<Vec<(JobId, JobState)>> {
     let dialect = storage.dialect();
     let now = dialect.now_micros_sql();
     let mut tx = storage.begin().await?;
@@ -599,9 +605,13 @@ pub(crate) async fn rescue_expired(storage: &Storage) -> SyncResult<Vec<(JobId, 
              result = 'the worker running the job stopped (lease expired); requeued', \
              worker_id = NULL, lease_expires_at = NULL, eta = NULL \
          WHERE state IN ('enqueued', 'started') AND lease_expires_at < {now} \
+             AND (worker_id IS NULL OR worker_id <> $1) \
          RETURNING id, state, attempt"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(rescuer.to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
     let mut rescued = Vec::with_capacity(rows.len());
     let mut history = Vec::with_capacity(rows.len());
     for row in &rows {
