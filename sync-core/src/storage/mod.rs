@@ -17,5 +17,5 @@ pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_v
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
 pub use import_cursors::{DueImport, ImportCursors};
-pub use locks::LockGuard;
+pub use locks::{LOCK_LEASE, LockGuard};
 pub use time::{from_micros, to_micros};
