@@ -213,7 +213,19 @@ impl Renewer {
                 Duration::from_millis(50 * u64::from(failures.min(20))).min(every)
             };
             tokio::time::sleep(pause).await;
-            match self.renew().await {
+            // A renewal stuck behind a busy database counts as a failed one: waiting for it
+            // could take longer than the lease.
+            let (renewed, stuck) = match tokio::time::timeout(every, self.renew()).await {
+                Ok(renewed) => (renewed, false),
+                Err(_) => (
+                    Err(SyncError::retryable(
+                        format!("renewing lock `{}` took longer than {every:?}", self.key),
+                        None,
+                    )),
+                    true,
+                ),
+            };
+            match renewed {
                 Ok(true) => {
                     last_renewal = Instant::now();
                     failures = 0;
@@ -232,7 +244,7 @@ impl Renewer {
                     tracing::warn!("renewing lock `{}` failed (try {failures}): {e}", self.key);
                     // A session advisory lock does not outlive a broken session; a lease is
                     // given up before another holder may take it over.
-                    if matches!(self.target, RenewTarget::Session(..))
+                    if (matches!(self.target, RenewTarget::Session(..)) && !stuck)
                         || last_renewal.elapsed() >= self.lease * 2 / 3
                     {
                         tracing::warn!("lock `{}` is lost: it could not be renewed", self.key);
@@ -389,10 +401,16 @@ impl LockGuard {
         }
     }
 
-    /// Releases the lock now.
+    /// Releases the lock now. A lost lock has nothing left to release.
     pub async fn release(mut self) -> SyncResult<()> {
         if let Some(renewer) = self.renewer.take() {
             renewer.abort();
+        }
+        if self.is_lost() {
+            // Its row is another holder's or gone, its session broken: dropping the
+            // session closes the connection.
+            self.inner = Held::Released;
+            return Ok(());
         }
         match std::mem::replace(&mut self.inner, Held::Released) {
             Held::Lease(storage) => {

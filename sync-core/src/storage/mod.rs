@@ -10,6 +10,7 @@ mod bindings;
 mod checkpoints;
 mod connect;
 mod import_cursors;
+mod lock_admin;
 mod locks;
 mod time;
 
@@ -17,5 +18,6 @@ pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_v
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
 pub use import_cursors::{DueImport, ImportCursors};
+pub use lock_admin::{LockInfo, LockRelease};
 pub use locks::{LOCK_LEASE, LockGuard};
 pub use time::{from_micros, to_micros};
