@@ -29,6 +29,7 @@ pub mod backends;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
+pub mod locks;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -87,6 +88,12 @@ pub enum Command {
         /// The integrations subcommand.
         #[command(subcommand)]
         command: integrations::IntegrationsCommand,
+    },
+    /// The named locks of syncs and exports: list, release.
+    Locks {
+        /// The locks subcommand.
+        #[command(subcommand)]
+        command: locks::LocksCommand,
     },
 }
 
@@ -174,6 +181,7 @@ where
         },
         Command::Jobs { command } => jobs::run(&queue, command).await,
         Command::Backends { command } => backends::run(queue.storage(), command).await,
+        Command::Locks { command } => locks::run(queue.storage(), command).await,
         Command::Imports { command } => match app(&queue, setup).await {
             Ok((app, _)) => imports::run(&app, command).await,
             Err(error) => Err(error),
