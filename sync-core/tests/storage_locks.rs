@@ -189,7 +189,7 @@ async fn a_holder_that_cannot_renew_its_lease_is_told_before_it_expires() {
         .unwrap();
     // BEGIN IMMEDIATE: the blocker holds the write lock until it rolls back.
     let blocker = Storage::connect(&db.url, Default::default()).await.unwrap();
-    let mut tx = blocker.begin().await.unwrap();
+    let tx = blocker.begin().await.unwrap();
     let started = std::time::Instant::now();
     tokio::time::timeout(Duration::from_secs(3), guard.lost())
         .await

@@ -112,7 +112,7 @@ impl Storage {
         let now = self.dialect().now_micros_sql();
         let lease_micros = micros(lease);
         let state = Arc::new(LockState::default());
-        let inner = match self.dialect() {
+        let (inner, target) = match self.dialect() {
             Dialect::Sqlite => {
                 let sql = format!(
                     "INSERT INTO sync_locks (lock_key, holder, expires_at, acquired_at) \
@@ -130,7 +130,7 @@ impl Storage {
                 if taken.is_none() {
                     return Err(lock_taken(key));
                 }
-                Held::Lease(self.clone())
+                (Held::Lease(self.clone()), RenewTarget::Lease(self.clone()))
             }
             Dialect::Postgres => {
                 let lock_id = advisory_key(&format!("{}:{key}", self.lock_namespace()));
@@ -160,7 +160,11 @@ impl Storage {
                     .bind(lock_id)
                     .execute(&mut **session.conn()?)
                     .await?;
-                Held::Advisory(self.clone(), Arc::new(Mutex::new(session)), lock_id)
+                let session = Arc::new(Mutex::new(session));
+                (
+                    Held::Advisory(self.clone(), session.clone(), lock_id),
+                    RenewTarget::Session(session, lock_id),
+                )
             }
         };
         let renewer = Renewer {
@@ -168,13 +172,7 @@ impl Storage {
             holder: holder.clone(),
             lease,
             state: state.clone(),
-            target: match &inner {
-                Held::Lease(storage) => RenewTarget::Lease(storage.clone()),
-                Held::Advisory(_, session, lock_id) => {
-                    RenewTarget::Session(session.clone(), *lock_id)
-                }
-                Held::Released => RenewTarget::Lease(self.clone()),
-            },
+            target,
         };
         Ok(LockGuard {
             key: key.to_owned(),
