@@ -260,9 +260,11 @@ impl Renewer {
         match &self.target {
             RenewTarget::Lease(storage) => {
                 let now = storage.dialect().now_micros_sql();
+                // An expired lease is not revived: another holder may have counted on it
+                // being free, and the lock is lost from that moment on.
                 let sql = format!(
                     "UPDATE sync_locks SET expires_at = {now} + $3 \
-                     WHERE lock_key = $1 AND holder = $2"
+                     WHERE lock_key = $1 AND holder = $2 AND expires_at >= {now}"
                 );
                 let renewed = sqlx::query(AssertSqlSafe(sql))
                     .bind(&self.key)
