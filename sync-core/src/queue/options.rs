@@ -128,7 +128,8 @@ pub struct JobOptions {
     pub description: Option<String>,
     /// The full channel name.
     pub channel: String,
-    /// Deduplication among live jobs.
+    /// Deduplication: a job of the same key that waits (pending or wait_dependencies)
+    /// takes this one's place; a running one gets at most one follow-up.
     pub identity_key: Option<IdentityKey>,
     /// Delays between tries.
     pub retry_pattern: RetryPattern,
@@ -139,6 +140,7 @@ pub struct JobOptions {
 impl Delayable {
     /// A call of job function `J` with `args`, with `J`'s defaults.
     pub fn new<J: JobFunction>(args: &J::Args) -> SyncResult<Self> {
+        let identity_key = J::identity_key(args);
         let args = serde_json::to_string(args).map_err(|e| {
             SyncError::Failed(format!(
                 "job `{}`: cannot serialize arguments: {e}",
@@ -155,7 +157,7 @@ impl Delayable {
                 max_retries: defaults.max_retries,
                 description: defaults.description,
                 channel: normalize_channel(&defaults.channel),
-                identity_key: None,
+                identity_key,
                 retry_pattern: defaults.retry_pattern,
                 timeout: defaults.timeout,
             },
