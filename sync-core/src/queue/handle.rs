@@ -149,7 +149,7 @@ impl Queue {
     }
 
     /// Delays many independent jobs on `conn` with multi-row inserts (jobs with identity
-    /// keys are inserted one by one, as each may match a live duplicate).
+    /// keys are inserted one by one, as each may match a waiting duplicate).
     pub async fn delay_many(
         &self,
         conn: &mut AnyConnection,

@@ -85,7 +85,7 @@ impl JobTrap {
         let mut inner = self.lock();
         let mut ids = Vec::with_capacity(flat.jobs.len());
         for (i, job) in flat.jobs.into_iter().enumerate() {
-            // A live duplicate by identity key is the recorded job itself.
+            // A duplicate by identity key is the recorded job itself (recorded jobs all wait).
             if let Some(key) = job.identity_key_value()
                 && let Some(dup) = inner
                     .jobs
