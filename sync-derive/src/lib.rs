@@ -280,8 +280,10 @@ pub fn derive_binding(input: TokenStream) -> TokenStream {
 
 /// Declares an `async fn` as a job function of the persistent queue: see
 /// `sync_core::queue` and the crate docs of `synckit` for the options (`name`, `channel`,
-/// `priority`, `max_retries`, `retry_pattern = "1:10,5:20-60"`, `description`, `timeout`
-/// in seconds, `crate = "path"`).
+/// `priority`, `max_retries`, `retry_pattern = "1:10,5:20-60"`, `description` (default: the
+/// doc comment's first line, else the function's name), `timeout` in seconds, a default
+/// `identity_key = "import:{arg}"` over the arguments or `identity_key = path::to::fn`
+/// called with references to them, `identity_exact`, `crate = "path"`).
 #[proc_macro_attribute]
 pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
     job::expand(args.into(), item.into()).into()
