@@ -62,6 +62,8 @@ pub struct TrialDatabase {
     pub url: String,
     /// The directory of the SQLite file and of the workers' logs.
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL schema, which is also the `application_name` of every connection of
+    /// the trial (the harness's and its workers'), so that they can be told apart.
     schema: Option<String>,
 }
 
@@ -101,7 +103,9 @@ impl TrialDatabase {
                 created?;
                 let separator = if base.contains('?') { '&' } else { '?' };
                 (
-                    format!("{base}{separator}options=-csearch_path%3D{schema}"),
+                    format!(
+                        "{base}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
+                    ),
                     Some(schema),
                 )
             }
@@ -131,6 +135,27 @@ impl TrialDatabase {
             }
             admin.close().await;
         }
+    }
+}
+
+impl TrialDatabase {
+    /// Ends every PostgreSQL connection of this trial — the harness's and its workers' —
+    /// the way a server restart ends them (`terminating connection due to administrator
+    /// command`), without touching anyone else's. Returns how many ended; 0 on SQLite.
+    pub async fn terminate_connections(&self) -> SyncResult<u64> {
+        let Some(schema) = &self.schema else {
+            return Ok(0);
+        };
+        let admin = Storage::connect(&postgres_url(), small_pool()).await?;
+        let ended: SyncResult<Vec<(bool,)>> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(schema.as_str())
+        .fetch_all(admin.pool())
+        .await
+        .map_err(Into::into);
+        admin.close().await;
+        Ok(ended?.into_iter().filter(|(ended,)| *ended).count() as u64)
     }
 }
 

@@ -33,7 +33,7 @@ use synckit::{SyncError, SyncResult};
 
 use database::{DatabaseKind, postgres_answers};
 use findings::Findings;
-use trial::{TrialPlan, run_trial};
+use trial::{PostgresFault, TrialPlan, run_trial};
 
 /// Which databases to run on.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -163,10 +163,13 @@ async fn run(args: Args) -> SyncResult<Vec<Summary>> {
                 kills: per_trial.min(kills - (number - 1) * per_trial),
                 workers: args.workers,
                 size,
-                // Once, in the middle of the run.
-                restart_postgres: restart
-                    && kind == DatabaseKind::Postgres
-                    && number == trials.div_ceil(2),
+                // Once, in the middle of the run: the whole cluster when asked to, else
+                // only this run's connections.
+                postgres_fault: match (kind, number == trials.div_ceil(2), restart) {
+                    (DatabaseKind::Postgres, true, true) => PostgresFault::Restart,
+                    (DatabaseKind::Postgres, true, false) => PostgresFault::TerminateConnections,
+                    _ => PostgresFault::None,
+                },
             };
             let trial_started = Instant::now();
             let outcome = run_trial(&plan, program.clone()).await.map_err(|e| {

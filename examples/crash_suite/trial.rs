@@ -41,8 +41,19 @@ pub struct TrialPlan {
     pub workers: u32,
     /// Magento customers, products and orders.
     pub size: (u32, u32, u32),
-    /// Restart PostgreSQL once in the middle of the kills.
-    pub restart_postgres: bool,
+    /// What happens to PostgreSQL in the middle of the kills.
+    pub postgres_fault: PostgresFault,
+}
+
+/// What a trial does to PostgreSQL once, in the middle of its kills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostgresFault {
+    /// Nothing.
+    None,
+    /// End this trial's connections (what a restart does to them; nobody else's).
+    TerminateConnections,
+    /// Restart the whole cluster.
+    Restart,
 }
 
 /// What one trial found.
@@ -426,13 +437,25 @@ async fn exercise(plan: &TrialPlan, stage: &Stage, program: PathBuf) -> SyncResu
         if k == local_at {
             edit_locally(stage, &mut rng, plan.number, per_change, &mut changes).await?;
         }
-        if plan.restart_postgres && k == restart_at {
-            let took = restart_postgres().await?;
-            outcome.notes.push(format!(
-                "PostgreSQL restarted before kill {} (answering again after {:.1} s)",
-                k + 1,
-                took.as_secs_f64()
-            ));
+        if k == restart_at {
+            match plan.postgres_fault {
+                PostgresFault::None => {}
+                PostgresFault::TerminateConnections => {
+                    let ended = stage.db.terminate_connections().await?;
+                    outcome.notes.push(format!(
+                        "{ended} PostgreSQL connections of the trial terminated before kill {}",
+                        k + 1
+                    ));
+                }
+                PostgresFault::Restart => {
+                    let took = restart_postgres().await?;
+                    outcome.notes.push(format!(
+                        "PostgreSQL restarted before kill {} (answering again after {:.1} s)",
+                        k + 1,
+                        took.as_secs_f64()
+                    ));
+                }
+            }
         }
         reap_exited(&mut workers, &mut launcher, &mut outcome.notes)?;
         let victim = rng.below(workers.len() as u64) as usize;

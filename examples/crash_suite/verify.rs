@@ -378,9 +378,13 @@ async fn check_queue(storage: &Storage, findings: &mut Findings) -> SyncResult<(
     )
     .fetch_all(storage.pool())
     .await?;
+    let mut waiting: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
     for (job, entity) in left {
+        waiting.entry(job).or_default().push(entity);
+    }
+    for (job, entities) in waiting {
         findings.stuck.push(format!(
-            "the reverse sync of local customer {entity} still waits in job {job}"
+            "the reverse sync of local customers {entities:?} still waits in job {job}"
         ));
     }
     Ok(())
