@@ -140,7 +140,8 @@ async fn check_customers(
     findings: &mut Findings,
 ) -> SyncResult<()> {
     const MODEL: &str = "magento.customer";
-    let rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> =
+    type CustomerRow = (i64, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<CustomerRow> =
         sqlx::query_as("SELECT id, email, firstname, lastname FROM customers")
             .fetch_all(storage.pool())
             .await?;
