@@ -328,7 +328,11 @@ async fn export_locked<S: ExportSpec>(
             let (external_id, adopted) = match interrupted {
                 true => match spec.find_remote(ctx, &*adapter, &payload).await? {
                     Some(found) => {
-                        adapter.write(&found, &payload).await?;
+                        // A record the backend never updates (an invoice) is adopted as it
+                        // is: the interrupted create already sent this payload.
+                        if spec.updates_remote() {
+                            adapter.write(&found, &payload).await?;
+                        }
                         (found, true)
                     }
                     None => (adapter.create(&payload).await?, false),
