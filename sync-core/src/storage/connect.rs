@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
+use super::connect_error;
 use crate::error::{SyncError, SyncResult};
 
 /// The SQL dialect behind a [`Storage`].
@@ -52,6 +53,10 @@ pub struct StorageOptions {
     pub busy_timeout: Duration,
     /// How long to wait for a free pooled connection.
     pub acquire_timeout: Duration,
+    /// How long the first connection, made when connecting, may take. A database that
+    /// cannot be opened (a corrupt file, a server that refuses) is reported at once with
+    /// its cause; one that does not answer, after this long.
+    pub connect_timeout: Duration,
 }
 
 impl Default for StorageOptions {
@@ -60,6 +65,7 @@ impl Default for StorageOptions {
             max_connections: 10,
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -86,6 +92,16 @@ impl Storage {
     }
 
     /// Connects without migrating.
+    ///
+    /// One connection is opened (and set up) at once: a database that cannot be opened is
+    /// an error naming the file, or the host and port, and the cause (`cannot open the
+    /// SQLite database shop.db: file is not a database`, `cannot connect to PostgreSQL at
+    /// 127.0.0.1:5432 (database test): connection refused`), never the URL's password.
+    /// The pool's other connections are opened when needed.
+    ///
+    /// # Errors
+    /// An unsupported or invalid URL, or a database that cannot be opened within
+    /// [`StorageOptions::connect_timeout`].
     pub async fn connect(url: &str, options: StorageOptions) -> SyncResult<Self> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
@@ -104,35 +120,42 @@ impl Storage {
             SyncError::Failed(format!("invalid database URL `{}`: {e}", redact_url(&url)))
         })?;
         let busy_ms = options.busy_timeout.as_millis();
+
+        // The first connection is made here, once: the pool would retry a failing one
+        // until its acquire timeout, logging each try, and then report only that it
+        // timed out.
+        let first = async {
+            let mut conn = AnyConnection::connect_with(&connect_options).await?;
+            set_up(&mut conn, dialect, busy_ms).await?;
+            let namespace = match dialect {
+                Dialect::Sqlite => String::new(),
+                Dialect::Postgres => {
+                    let (schema,): (String,) = sqlx::query_as("SELECT current_schema()::text")
+                        .fetch_one(&mut conn)
+                        .await?;
+                    schema
+                }
+            };
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(namespace)
+        };
+        let lock_namespace = match tokio::time::timeout(options.connect_timeout, first).await {
+            Ok(Ok(namespace)) => namespace,
+            Ok(Err(error)) => return Err(connect_error::connect_failed(dialect, &url, &error)),
+            Err(_) => {
+                return Err(connect_error::connect_timed_out(
+                    dialect,
+                    &url,
+                    options.connect_timeout,
+                ));
+            }
+        };
+
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // WAL lets readers run beside the writer; NORMAL sync is durable in
-                        // WAL mode across application crashes; foreign keys are off by
-                        // default in SQLite.
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
-                        );
-                        conn.execute(AssertSqlSafe(pragmas)).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
-        let lock_namespace = match dialect {
-            Dialect::Sqlite => String::new(),
-            Dialect::Postgres => {
-                let (schema,): (String,) = sqlx::query_as("SELECT current_schema()::text")
-                    .fetch_one(&pool)
-                    .await?;
-                schema
-            }
-        };
+            .after_connect(move |conn, _meta| Box::pin(set_up(conn, dialect, busy_ms)))
+            .connect_lazy_with(connect_options);
         Ok(Storage {
             pool,
             dialect,
@@ -219,6 +242,20 @@ impl Storage {
         conn.ping().await?;
         Ok(())
     }
+}
+
+/// Sets up a new connection: on SQLite, WAL mode, foreign keys and the busy timeout.
+async fn set_up(conn: &mut AnyConnection, dialect: Dialect, busy_ms: u128) -> sqlx::Result<()> {
+    if dialect == Dialect::Sqlite {
+        // WAL lets readers run beside the writer; NORMAL sync is durable in WAL mode across
+        // application crashes; foreign keys are off by default in SQLite.
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+        );
+        conn.execute(AssertSqlSafe(pragmas)).await?;
+    }
+    Ok(())
 }
 
 /// A URL with its password replaced, for error messages.
