@@ -8,6 +8,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use super::connect_error;
+use crate::backend::SecretsAtRest;
 use crate::error::{SyncError, SyncResult};
 
 /// The SQL dialect behind a [`Storage`].
@@ -57,6 +58,9 @@ pub struct StorageOptions {
     /// cannot be opened (a corrupt file, a server that refuses) is reported at once with
     /// its cause; one that does not answer, after this long.
     pub connect_timeout: Duration,
+    /// How backend secrets are kept at rest: refused by default until a key
+    /// ([`SecretsAtRest::Encrypted`]) or plain text ([`SecretsAtRest::Plaintext`]) is chosen.
+    pub secrets_at_rest: SecretsAtRest,
 }
 
 impl Default for StorageOptions {
@@ -66,6 +70,7 @@ impl Default for StorageOptions {
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
+            secrets_at_rest: SecretsAtRest::default(),
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Storage {
     /// What makes this installation's advisory locks its own: PostgreSQL advisory locks are
     /// per database, and two installations may share one database in two schemas.
     lock_namespace: std::sync::Arc<str>,
+    /// How backend secrets are stored and read.
+    secrets_at_rest: std::sync::Arc<SecretsAtRest>,
 }
 
 impl Storage {
@@ -86,9 +93,39 @@ impl Storage {
     /// `sqlite://path/to/file.db` creates the file if needed and turns WAL mode on;
     /// `postgres://user@host/db` connects to an existing database.
     pub async fn open(url: &str) -> SyncResult<Self> {
-        let storage = Self::connect(url, StorageOptions::default()).await?;
+        Self::open_with(url, StorageOptions::default()).await
+    }
+
+    /// Opens the database at `url` with these options and applies the migrations.
+    pub async fn open_with(url: &str, options: StorageOptions) -> SyncResult<Self> {
+        let storage = Self::connect(url, options).await?;
         storage.migrate().await?;
         Ok(storage)
+    }
+
+    /// This handle with another policy for backend secrets (same pool).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sync_core::SyncResult<()> {
+    /// use sync_core::backend::{SecretCipher, SecretsAtRest};
+    /// use sync_core::storage::Storage;
+    ///
+    /// // The key from `SYNCKIT_SECRET_KEY`; without it, secrets are refused.
+    /// let storage = Storage::open("sqlite://shop.db")
+    ///     .await?
+    ///     .with_secrets_at_rest(SecretsAtRest::from_cipher(SecretCipher::from_env()?));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_secrets_at_rest(&self, policy: SecretsAtRest) -> Self {
+        Storage {
+            secrets_at_rest: std::sync::Arc::new(policy),
+            ..self.clone()
+        }
+    }
+
+    /// How backend secrets are stored and read.
+    pub fn secrets_at_rest(&self) -> &SecretsAtRest {
+        &self.secrets_at_rest
     }
 
     /// Connects without migrating.
@@ -160,6 +197,7 @@ impl Storage {
             pool,
             dialect,
             lock_namespace: lock_namespace.into(),
+            secrets_at_rest: std::sync::Arc::new(options.secrets_at_rest),
         })
     }
 

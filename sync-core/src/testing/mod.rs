@@ -111,13 +111,21 @@ fn unique_suffix() -> String {
     )
 }
 
+/// A test database's migrated storage. Its backend secrets are stored in plain JSON (a
+/// throw-away database); a test of encryption sets its own policy with
+/// [`Storage::with_secrets_at_rest`].
+async fn test_storage(url: &str) -> SyncResult<Storage> {
+    let storage = Storage::open(url).await?;
+    Ok(storage.with_secrets_at_rest(crate::backend::SecretsAtRest::Plaintext))
+}
+
 /// A fresh, migrated SQLite database in a temporary file.
 pub async fn sqlite() -> SyncResult<TestDatabase> {
     let dir = std::env::temp_dir().join(format!("synckit_test_{}", unique_suffix()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| SyncError::Failed(format!("cannot create a temporary directory: {e}")))?;
     let url = format!("sqlite://{}", dir.join("test.db").display());
-    let storage = Storage::open(&url).await?;
+    let storage = test_storage(&url).await?;
     Ok(TestDatabase {
         storage,
         url,
@@ -159,7 +167,7 @@ pub async fn postgres() -> SyncResult<Option<TestDatabase>> {
     // `TestDatabase::terminate_connections`).
     let url =
         format!("{base_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}");
-    let storage = Storage::open(&url).await?;
+    let storage = test_storage(&url).await?;
     Ok(Some(TestDatabase {
         storage,
         url,
