@@ -9,6 +9,7 @@
 mod bindings;
 mod checkpoints;
 mod connect;
+mod connect_error;
 mod import_cursors;
 mod lock_admin;
 mod locks;
