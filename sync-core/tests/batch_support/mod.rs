@@ -187,10 +187,9 @@ type = "export"
 [[jobs.customer_export.steps]]
 name = "export"
 reader = "entity_by_id"
-processor = "pass_through"
-writer = "two_way_writer"
+processor = "two_way_export"
+writer = "flow_outcomes"
 batch_size = 1
-parameters = { fields = ["name", "city", "phone"] }
 
 [jobs.customer_scan]
 type = "import"
@@ -258,6 +257,11 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
             Arc::new(remote.adapter(model)),
         );
     }
+    sync_core::batch::register_record_flows(
+        &mut registry,
+        ApplyOn::kind("shop").model("customer"),
+        Arc::new(ShopCustomers),
+    );
     registry.register::<dyn ItemProcessor>(ApplyOn::kind("shop"), "test.rules", Arc::new(Rules));
     registry.register::<dyn ItemWriter>(
         ApplyOn::kind("shop"),
@@ -331,5 +335,102 @@ impl ItemProcessor for Stopper {
         let executions = step.storage().batch_executions();
         executions.request_stop(step.job_execution_id()).await?;
         Ok(Some(item))
+    }
+}
+
+/// The shop's customer fields, the same on both sides (a missing one is `null`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CustomerFields {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+const CUSTOMER_FIELDS: &[&str] = &["name", "city", "phone"];
+
+impl CustomerFields {
+    /// The fields whose mapping runs for `options` (all on a create).
+    fn mapped(&self, options: &sync_core::mapper::MapOptions) -> Values {
+        let all = [
+            ("name", &self.name),
+            ("city", &self.city),
+            ("phone", &self.phone),
+        ];
+        all.into_iter()
+            .filter(|(field, _)| options.runs_for(&[field]))
+            .map(|(field, value)| (field.to_owned(), Value::from(value.clone())))
+            .collect()
+    }
+}
+
+/// Copies the three fields (import and export alike).
+pub struct CopyFields;
+
+#[async_trait]
+impl sync_core::mapper::Mapper for CopyFields {
+    type Source = CustomerFields;
+    type Target = CustomerFields;
+
+    async fn map(
+        &self,
+        source: &CustomerFields,
+        options: &sync_core::mapper::MapOptions,
+        _: &sync_core::WorkContext,
+    ) -> SyncResult<sync_core::mapper::MapOutput<CustomerFields>> {
+        Ok(match options.changed_fields {
+            None => sync_core::mapper::MapOutput::Full(source.clone()),
+            Some(_) => sync_core::mapper::MapOutput::Partial(source.mapped(options)),
+        })
+    }
+
+    fn changed_by_fields(&self) -> &'static [&'static str] {
+        CUSTOMER_FIELDS
+    }
+}
+
+/// The two-way customer sync of the shop through the record flows: found again by name
+/// after an interrupted create; conflicts field by field (the integration's priority
+/// overrides).
+pub struct ShopCustomers;
+
+#[async_trait]
+impl sync_core::sync::ImportSpec for ShopCustomers {
+    type Remote = CustomerFields;
+    type Mapper = CopyFields;
+    type Target = CustomerFields;
+
+    fn mapper(&self) -> &CopyFields {
+        &CopyFields
+    }
+
+    fn two_way(&self, _: &sync_core::WorkContext) -> Option<sync_core::sync::ConflictPolicy> {
+        Some(sync_core::sync::ConflictPolicy::FieldMerge)
+    }
+}
+
+#[async_trait]
+impl sync_core::sync::ExportSpec for ShopCustomers {
+    type Local = CustomerFields;
+    type Mapper = CopyFields;
+    type Target = CustomerFields;
+
+    fn mapper(&self) -> &CopyFields {
+        &CopyFields
+    }
+
+    async fn find_remote(
+        &self,
+        _: &sync_core::WorkContext,
+        adapter: &dyn sync_core::adapter::BackendAdapter,
+        payload: &Values,
+    ) -> SyncResult<Option<sync_core::ExternalId>> {
+        use sync_core::adapter::{Condition, PageRequest, SearchQuery};
+        let name = payload.get("name").cloned().unwrap_or(Value::Null);
+        let query = SearchQuery::new().filter("name", Condition::Eq, name);
+        let page = adapter.search(&query, PageRequest::first(2)).await?;
+        Ok(page.items.into_iter().next())
     }
 }
