@@ -48,6 +48,7 @@ mod record_flows;
 mod reverse;
 mod run;
 mod schedule;
+mod settlement;
 mod status;
 mod step;
 
