@@ -524,3 +524,50 @@ async fn a_request_arriving_while_its_export_runs_is_exported_by_a_follow_up_job
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_adopted_by_the_retry_not_duplicated() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = two_way(&shop).await;
+        let ada = create_local(&shop, json!({"name": "Ada", "city": "Paris"})).await;
+        shop.faults.lose_answer("Ada", 1);
+        let first = reverse_sync(&shop.app, integration.id, "customer", &[ada])
+            .await
+            .unwrap();
+        assert!(!first.is_success(), "{}: the answer was lost", db.name);
+        assert_eq!(shop.remote.count("customer"), 1, "{}", db.name);
+
+        let again = reverse_sync(&shop.app, integration.id, "customer", &[ada])
+            .await
+            .unwrap();
+        assert!(again.is_success(), "{}", db.name);
+        assert_eq!(
+            shop.remote.count("customer"),
+            1,
+            "{}: the retry found the customer by its name instead of creating it again",
+            db.name
+        );
+        let mut conn = db.storage.pool().acquire().await.unwrap();
+        let binding = db
+            .storage
+            .bindings()
+            .by_local(
+                &mut conn,
+                sync_core::storage::BindingScope {
+                    backend_id: shop.backend.id,
+                    model: "customer",
+                },
+                ada,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            binding.external_id.map(|e| e.as_str().to_owned()),
+            Some("1".to_owned())
+        );
+        drop(conn);
+        db.cleanup().await;
+    }
+}

@@ -460,6 +460,8 @@ struct FaultPlan {
     refused: std::collections::BTreeSet<String>,
     /// The next creates or writes of these customers answer 429 with `Retry-After: 1`.
     rate_limited: std::collections::BTreeMap<String, u32>,
+    /// The next creates of these customers are carried out, then their answer is lost.
+    lost_answers: std::collections::BTreeMap<String, u32>,
     /// When this customer is first written or created remotely, these values are written to
     /// the local record (a back-office change arriving while its export runs).
     local_write_during_export: Option<(String, sync_core::LocalId, Values)>,
@@ -484,6 +486,22 @@ impl RemoteFaults {
     /// Answers the next `times` creates or writes of customer `name` with a 429.
     pub fn rate_limit(&self, name: &str, times: u32) {
         self.plan().rate_limited.insert(name.to_owned(), times);
+    }
+
+    /// Carries the next `times` creates of customer `name` out, then loses their answer (the
+    /// caller cannot tell whether the customer was created).
+    pub fn lose_answer(&self, name: &str, times: u32) {
+        self.plan().lost_answers.insert(name.to_owned(), times);
+    }
+
+    fn answer_lost(&self, name: &str) -> bool {
+        match self.plan().lost_answers.get_mut(name) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Writes `values` to local customer `id` when customer `name` is sent to the remote side.
@@ -571,8 +589,16 @@ impl sync_core::adapter::BackendAdapter for FaultyAdapter {
     }
 
     async fn create(&self, data: &Values) -> SyncResult<sync_core::ExternalId> {
-        self.faults.before_sending(&name_of(data)).await?;
-        self.inner.create(data).await
+        let name = name_of(data);
+        self.faults.before_sending(&name).await?;
+        let created = self.inner.create(data).await?;
+        if self.faults.answer_lost(&name) {
+            return Err(SyncError::Network {
+                message: "connection closed before the answer".into(),
+                after: None,
+            });
+        }
+        Ok(created)
     }
 
     async fn write(&self, id: &sync_core::ExternalId, data: &Values) -> SyncResult<()> {
