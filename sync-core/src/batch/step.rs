@@ -129,6 +129,7 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
             execution.status = BatchStatus::Stopped;
             execution.exit_status =
                 ExitStatus::new(ExitStatus::STOPPED).with_description("stopped on request");
+            execution.failures.extend(refused);
         }
         Err(Interrupt::RetryLater(error)) => {
             let message = format!("stopped for a retry: {error}");
@@ -158,6 +159,8 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
             execution.status = BatchStatus::Failed;
             execution.exit_status =
                 ExitStatus::new(ExitStatus::FAILED).with_description(message.clone());
+            // Items refused before the failure stay listed: none is a silent success.
+            execution.failures.extend(refused);
             execution.failures.push(message);
         }
     }
