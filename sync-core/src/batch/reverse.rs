@@ -122,8 +122,8 @@ impl JobFunction for ReverseSyncJob {
                 });
             }
             if !run.is_success() && tally.refused == 0 {
-                // The export could not run at all (its reader or a component failed): the
-                // queue retries it with the same ids, under the job's retry pattern.
+                // The export job could not start (e.g. it is not declared): the queue
+                // retries it with the same ids, under the job's retry pattern.
                 let first = message.lines().last().unwrap_or_default().to_owned();
                 return Err(SyncError::retryable(
                     format!("the export of {} entities failed: {first}", ids.len()),

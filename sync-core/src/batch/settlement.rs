@@ -26,7 +26,8 @@ pub(crate) trait ItemSettlements: Send + Sync + std::fmt::Debug {
     /// `message` names the entity (`customer 7: invalid data in …`).
     async fn refused(&self, entity: LocalId, message: &str) -> SyncResult<()>;
 
-    /// The step stopped on a retryable error; the entities not settled are left for a retry.
+    /// The step stopped before settling every entity (a retryable error, or a failure of
+    /// the step itself); the entities not settled are left for a retry.
     fn retry_later(&self, later: RetryLater);
 }
 

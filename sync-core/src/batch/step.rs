@@ -159,6 +159,10 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
             execution.status = BatchStatus::Failed;
             execution.exit_status =
                 ExitStatus::new(ExitStatus::FAILED).with_description(message.clone());
+            // The entities not settled yet are retried under the job's retry pattern.
+            if let Some(log) = &input.scope.settlements {
+                log.retry_later(RetryLater::of(&error));
+            }
             // Items refused before the failure stay listed: none is a silent success.
             execution.failures.extend(refused);
             execution.failures.push(message);
