@@ -8,6 +8,7 @@ use super::definition::JobType;
 use super::execution::JobExecution;
 use super::integration::Integration;
 use super::job::execute;
+use super::settlement::ItemSettlements;
 use super::status::{ConnectorStatus, NewStatus, StatusCode, stats_message};
 use crate::app::App;
 use crate::context::WorkContext;
@@ -101,6 +102,7 @@ pub(crate) async fn run_connector(
     job: &str,
     parameters: JobParameters,
     previous_status_data: &Values,
+    settlements: Option<std::sync::Arc<dyn ItemSettlements>>,
 ) -> SyncResult<ConnectorRun> {
     let integration = &loaded.integration;
     let storage = loaded.ctx.storage();
@@ -110,6 +112,7 @@ pub(crate) async fn run_connector(
         integration: Some(integration.clone()),
         connector: Some(connector.name().to_owned()),
         local_model: connector.explicit_local_model().map(str::to_owned),
+        settlements,
     };
     let outcome = match loaded.itype.jobs().get(job) {
         Some(definition) => execute(&scope, definition, &parameters, previous_status_data).await,
