@@ -34,6 +34,9 @@ pub struct OpenWindow {
     pub position: Option<KeysetPosition>,
 }
 
+/// `since`, `window_until`, `position_updated`, `position_id` of a cursor row.
+type CursorRow = (Option<i64>, Option<i64>, Option<String>, Option<String>);
+
 /// A batch import due to run, as [`ImportCursors::claim_due`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueImport {
@@ -73,15 +76,14 @@ impl ImportCursors<'_> {
         backend_id: BackendId,
         model: &str,
     ) -> SyncResult<Option<OpenWindow>> {
-        let row: Option<(Option<i64>, Option<i64>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT since, window_until, position_updated, position_id FROM sync_import_cursors \
+        let row: Option<CursorRow> = sqlx::query_as(
+            "SELECT since, window_until, position_updated, position_id FROM sync_import_cursors \
                  WHERE backend_id = $1 AND model = $2",
-            )
-            .bind(backend_id.0)
-            .bind(model)
-            .fetch_optional(self.storage.pool())
-            .await?;
+        )
+        .bind(backend_id.0)
+        .bind(model)
+        .fetch_optional(self.storage.pool())
+        .await?;
         let Some((since, Some(until), updated, id)) = row else {
             return Ok(None);
         };
