@@ -18,7 +18,7 @@ mod time;
 pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
-pub use import_cursors::{DueImport, ImportCursors};
+pub use import_cursors::{DueImport, ImportCursors, OpenWindow};
 pub use lock_admin::{LockInfo, LockRelease};
 pub use locks::{LOCK_LEASE, LockGuard};
 pub use time::{from_micros, to_micros};
