@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use synckit::backend::{SecretCipher, SecretsAtRest};
 use synckit::storage::{Storage, StorageOptions};
 use synckit::testing::DEFAULT_TEST_PG_URL;
 use synckit::{SyncError, SyncResult};
@@ -62,6 +63,9 @@ pub struct TrialDatabase {
     pub url: String,
     /// The directory of the SQLite file and of the workers' logs.
     pub dir: tempfile::TempDir,
+    /// The trial's own `SYNCKIT_SECRET_KEY`: the backend's token is stored encrypted, as in
+    /// production, and the workers get the key (never printed).
+    pub secret_key: String,
     /// The PostgreSQL schema, which is also the `application_name` of every connection of
     /// the trial (the harness's and its workers'), so that they can be told apart.
     schema: Option<String>,
@@ -110,11 +114,17 @@ impl TrialDatabase {
                 )
             }
         };
-        let storage = Storage::open(&url).await?;
+        let secret_key = SecretCipher::generate_key_text();
+        let storage = Storage::open(&url)
+            .await?
+            .with_secrets_at_rest(SecretsAtRest::Encrypted(SecretCipher::from_key_text(
+                &secret_key,
+            )?));
         Ok(TrialDatabase {
             storage,
             url,
             dir,
+            secret_key,
             schema,
         })
     }

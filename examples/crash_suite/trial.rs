@@ -410,6 +410,7 @@ async fn exercise(plan: &TrialPlan, stage: &Stage, program: PathBuf) -> SyncResu
     let mut launcher = WorkerLauncher::new(
         program,
         stage.db.url.clone(),
+        stage.db.secret_key.clone(),
         stage.db.dir.path().to_path_buf(),
     );
     // Dropping a worker kills it: an error below leaves no process behind.

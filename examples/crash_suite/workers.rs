@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use synckit::backend::SECRET_KEY_ENV;
 use synckit::{SyncError, SyncResult};
 use tokio::process::{Child, Command};
 
@@ -62,16 +63,24 @@ pub async fn worker_program(explicit: Option<PathBuf>, build: bool) -> SyncResul
 pub struct WorkerLauncher {
     program: PathBuf,
     database_url: String,
+    secret_key: String,
     log_dir: PathBuf,
     started: u32,
 }
 
 impl WorkerLauncher {
-    /// Workers of `program` on `database_url`, logging into `log_dir`.
-    pub fn new(program: PathBuf, database_url: String, log_dir: PathBuf) -> Self {
+    /// Workers of `program` on `database_url` whose secrets are encrypted with
+    /// `secret_key`, logging into `log_dir`.
+    pub fn new(
+        program: PathBuf,
+        database_url: String,
+        secret_key: String,
+        log_dir: PathBuf,
+    ) -> Self {
         WorkerLauncher {
             program,
             database_url,
+            secret_key,
             log_dir,
             started: 0,
         }
@@ -97,6 +106,7 @@ impl WorkerLauncher {
             .arg(LEASE_SECS.to_string())
             .args(extra)
             .env("SYNCKIT_DATABASE_URL", &self.database_url)
+            .env(SECRET_KEY_ENV, &self.secret_key)
             .env("RUST_LOG", "warn")
             // The backend exists already: a `MAGENTO_URL` of the caller's shell must not
             // create another one.
