@@ -1,7 +1,9 @@
 //! Mappers: turning a source record into target values.
 //!
-//! A [`Mapper`] is the component synchronizers call (`dyn Mapper`, registered under the
-//! `import.mapper` / `export.mapper` usages). Connector authors rarely write one by hand:
+//! A [`Mapper`] is what an import or export spec hands to the record flows
+//! ([`ImportSpec::mapper`](crate::sync::ImportSpec::mapper),
+//! [`ExportSpec::mapper`](crate::sync::ExportSpec::mapper)); it is typed by the spec, so it is
+//! not looked up in the component registry. Connector authors rarely write one by hand:
 //! `#[derive(Mapper)]` on a target struct implements [`MapTarget`] for it, and
 //! [`DerivedMapper`] turns any [`MapTarget`] into a [`Mapper`].
 //!
@@ -223,19 +225,17 @@ pub trait MapTarget<P: ?Sized + Sync = ()>: Sized + Send {
     ) -> impl Future<Output = SyncResult<MapOutput<Self>>> + Send;
 }
 
-/// The [`Mapper`] component of a [`MapTarget`]: what a connector registers.
+/// The [`Mapper`] of a [`MapTarget`]: what an import or export spec returns from its
+/// `mapper()`.
 ///
 /// ```
-/// # use std::sync::Arc;
 /// # use sync_core::prelude::*;
 /// # use sync_core::mapper::MapTarget;
-/// fn register<T>(registry: &mut ComponentRegistry)
+/// fn mapper_of<T>() -> impl Mapper<Source = T::Source, Target = T>
 /// where
-///     T: MapTarget<Source: Send + Sync + 'static> + Sync + 'static,
+///     T: MapTarget<Source: Send + Sync>,
 /// {
-///     let mapper: Arc<dyn Mapper<Source = T::Source, Target = T>> =
-///         Arc::new(DerivedMapper::<T>::new());
-///     registry.register(ApplyOn::kind("magento").model("customer"), "import.mapper", mapper);
+///     DerivedMapper::<T>::new()
 /// }
 /// ```
 pub struct DerivedMapper<T>(PhantomData<fn() -> T>);

@@ -1,8 +1,11 @@
 //! The component registry: components per (backend kind, model, usage).
 //!
 //! A connector registers its components at start-up; synchronizers look them up through a
-//! [`WorkContext`]. A look-up is typed: `ctx.component::<dyn Importer>("record.importer")`
-//! returns an `Arc<dyn Importer>` or a typed error, never a wrong type.
+//! [`WorkContext`]. A look-up is typed:
+//! `ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)` returns an
+//! `Arc<dyn RecordImporter>` or a typed error, never a wrong type
+//! ([`RecordImporter`](crate::sync::RecordImporter),
+//! [`RECORD_IMPORTER`](crate::sync::RECORD_IMPORTER)).
 //!
 //! # Precedence
 //! The connector framework prefers a component of the backend's own collection over a generic

@@ -1,7 +1,7 @@
 //! Oro-style integrations, batch jobs and reverse synchronization.
 //!
-//! This module follows Oro's IntegrationBundle and BatchBundle (see the workspace's design
-//! notes, §5) and fixes the weaknesses known there:
+//! This module follows Oro's IntegrationBundle and BatchBundle and fixes the weaknesses
+//! known there:
 //!
 //! - **Job definitions** ([`JobCatalog`]) come from a declarative TOML file shipped by each
 //!   connector crate: jobs of type import or export, made of steps that name their reader,
