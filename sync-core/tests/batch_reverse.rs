@@ -483,6 +483,57 @@ async fn a_rate_limited_item_is_retried_after_its_retry_after_without_redoing_th
 }
 
 #[tokio::test]
+async fn an_item_whose_export_lock_is_held_waits_without_using_a_retry() {
+    // Found by the crash suite: a killed worker's export lock outlived the reverse sync's
+    // tries (each wait for the lock counted as one), so the job failed for good.
+    for db in test_databases().await.unwrap() {
+        let shop = shop(&db.storage).await;
+        let integration = two_way(&shop).await;
+        let ada = create_local(&shop, json!({"name": "Ada", "city": "Paris"})).await;
+        let job = queued_job(&db.storage, integration.id, "customer")
+            .await
+            .unwrap()
+            .unwrap();
+        let held = db
+            .storage
+            .try_lock(
+                &format!("export:{}:customer:{ada}", shop.backend.id),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let max_retries: (i64,) =
+            sqlx::query_as("SELECT max_retries FROM queue_jobs WHERE id = $1")
+                .bind(job.0)
+                .fetch_one(db.storage.pool())
+                .await
+                .unwrap();
+        for _ in 0..=max_retries.0 {
+            run_worker(&shop).await;
+            sqlx::query("UPDATE queue_jobs SET eta = NULL WHERE id = $1")
+                .bind(job.0)
+                .execute(db.storage.pool())
+                .await
+                .unwrap();
+        }
+        let (state, retry, _, message) = job_row(&db.storage, job).await;
+        assert_eq!(state, "pending", "{}: {message}", db.name);
+        assert_eq!(
+            retry, 0,
+            "{}: waiting for a lock uses no try: {message}",
+            db.name
+        );
+        assert_eq!(shop.remote.count("customer"), 0, "{}", db.name);
+
+        held.release().await.unwrap();
+        run_worker(&shop).await;
+        assert_eq!(job_row(&db.storage, job).await.0, "done", "{}", db.name);
+        assert_eq!(shop.remote.count("customer"), 1, "{}", db.name);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn a_request_arriving_while_its_export_runs_is_exported_by_a_follow_up_job() {
     for db in test_databases().await.unwrap() {
         let shop = shop(&db.storage).await;

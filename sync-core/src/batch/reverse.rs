@@ -104,8 +104,9 @@ impl JobFunction for ReverseSyncJob {
             let tally = settlements.tally();
             if let Some(later) = tally.retry {
                 let left = pending_ids(storage, job_id).await?.len();
-                // Progress was made: the backend is answering, so this retry is no try lost.
-                let counted = tally.synced == 0 && tally.refused == 0;
+                // Progress was made: the backend is answering, so this retry is no try lost;
+                // nor is a wait for a lock another worker holds.
+                let counted = later.counts_retry && tally.synced == 0 && tally.refused == 0;
                 let info = ctx.job();
                 if counted && info.max_retries > 0 && info.retry + 1 >= info.max_retries {
                     // The queue fails the job now: a requeue must export the refused too.

@@ -38,6 +38,9 @@ pub(crate) struct RetryLater {
     pub message: String,
     /// The delay the error asked for (e.g. `Retry-After`).
     pub after: Option<Duration>,
+    /// Whether the error uses up one of the job's tries: waiting for a lock another worker
+    /// holds or for a database that restarts says nothing about the job and uses none.
+    pub counts_retry: bool,
 }
 
 impl RetryLater {
@@ -45,6 +48,7 @@ impl RetryLater {
         RetryLater {
             message: error.to_string(),
             after: error.retry_after(),
+            counts_retry: error.counts_as_retry(),
         }
     }
 }
