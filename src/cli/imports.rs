@@ -5,13 +5,18 @@
 //! import to the workers, `schedule` makes it periodic (the workers enqueue it when due).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use sync_core::backend::Backend;
 use sync_core::queue::JobFunction;
-use sync_core::sync::{ImportBatchArgs, ImportBatchJob, ImportMode, run_batch_import};
+use sync_core::sync::{
+    ImportBatchArgs, ImportBatchJob, ImportMode, ImportProgressHook, run_batch_import,
+};
 use sync_core::{App, SyncError, SyncResult};
+
+use super::progress::ImportBar;
 
 /// The `imports` subcommands.
 #[derive(Debug, Subcommand)]
@@ -90,8 +95,13 @@ pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
     match command {
         ImportsCommand::Run(args) => {
             let backend = backend(app, &args.target.backend).await?;
-            let ctx = app.context(backend, &args.target.model);
-            let report = run_batch_import(&ctx, mode(args.direct), args.full).await?;
+            let bar = Arc::new(ImportBar::new(&args.target.model));
+            let ctx = app
+                .context(backend, &args.target.model)
+                .with_extra(ImportProgressHook(bar.clone()));
+            let report = run_batch_import(&ctx, mode(args.direct), args.full).await;
+            bar.finish();
+            let report = report?;
             let _ = writeln!(
                 out,
                 "{}: {} records in {} pages, {} failed",
@@ -102,6 +112,16 @@ pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
             );
             for (id, error) in &report.errors {
                 let _ = writeln!(out, "  {id}: {error}");
+            }
+            // The report goes to stderr with the error: a script sees a failed import by
+            // its exit code.
+            if !report.errors.is_empty() {
+                return Err(SyncError::Failed(format!(
+                    "{}the import of {} failed for {} record(s)",
+                    out,
+                    args.target.model,
+                    report.errors.len()
+                )));
             }
         }
         ImportsCommand::Queue(args) => {

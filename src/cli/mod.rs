@@ -30,6 +30,9 @@ pub mod imports;
 pub mod integrations;
 pub mod jobs;
 pub mod locks;
+pub mod metrics_server;
+pub mod output;
+pub mod progress;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -129,18 +132,21 @@ where
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A program that installed its own subscriber keeps it.
+    // A program that installed its own subscriber keeps it. Colours only on a terminal:
+    // a log redirected to a file or a pipe gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_is_terminal())
         .try_init();
     match run_with(cli, setup).await {
-        Ok(output) => {
-            if !output.is_empty() {
-                println!("{}", output.trim_end());
+        Ok(text) => match output::print_stdout(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: writing the output failed: {error}");
+                ExitCode::FAILURE
             }
-            ExitCode::SUCCESS
-        }
+        },
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
