@@ -150,7 +150,12 @@ async fn a_worker_serves_metrics_that_follow_its_jobs() {
             "synckit_job_duration_seconds_count",
             &[("function", "synckit.import_record")],
         );
-        assert_eq!(runs, Some(f64::from(CUSTOMERS)), "{name}:\n{text}");
+        // At least one try each (on PostgreSQL concurrent jobs importing the same missing
+        // dependency may retry).
+        assert!(
+            runs.is_some_and(|n| n >= f64::from(CUSTOMERS)),
+            "{name}:\n{text}"
+        );
         let started = sample(
             &text,
             "synckit_job_latency_seconds_count",
