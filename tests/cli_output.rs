@@ -158,6 +158,33 @@ async fn list_commands_print_json() {
             "{backends}"
         );
 
+        cli(
+            &db,
+            &[
+                "imports",
+                "schedule",
+                "--backend",
+                "sim",
+                "--model",
+                "magento.customer",
+                "--every",
+                "60",
+            ],
+        )
+        .await
+        .unwrap();
+        let cursors: Value =
+            serde_json::from_str(&cli(&db, &["imports", "list", "--json"]).await.unwrap()).unwrap();
+        assert_eq!(
+            cursors.as_array().map(Vec::len),
+            Some(1),
+            "{name}: {cursors}"
+        );
+        assert_eq!(cursors[0]["backend"], "sim");
+        assert_eq!(cursors[0]["model"], "magento.customer");
+        assert_eq!(cursors[0]["every_secs"], 60);
+        assert!(cursors[0]["since"].is_null(), "{name}: {cursors}");
+
         let locks: Value =
             serde_json::from_str(&cli(&db, &["locks", "list", "--json"]).await.unwrap()).unwrap();
         assert_eq!(locks, serde_json::json!([]), "{name}");

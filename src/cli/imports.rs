@@ -4,6 +4,7 @@
 //! through (see `sync_core::sync::run_batch_import`). `run` imports now, `queue` hands the
 //! import to the workers, `schedule` makes it periodic (the workers enqueue it when due).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,13 +15,20 @@ use sync_core::queue::JobFunction;
 use sync_core::sync::{
     ImportBatchArgs, ImportBatchJob, ImportMode, ImportProgressHook, run_batch_import,
 };
-use sync_core::{App, SyncError, SyncResult};
+use sync_core::{App, BackendId, SyncError, SyncResult};
 
+use super::output;
 use super::progress::ImportBar;
 
 /// The `imports` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ImportsCommand {
+    /// List the import cursors: where each backend's model resumes, and its schedule.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import the records of a model changed since its cursor, now, in this process.
     Run(ImportArgs),
     /// Hand the import to the workers (one queued per backend and model).
@@ -93,6 +101,58 @@ fn mode(direct: bool) -> ImportMode {
 pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
     let mut out = String::new();
     match command {
+        ImportsCommand::List { json } => {
+            let cursors = app.storage().list_import_cursors().await?;
+            let names: HashMap<BackendId, String> = app
+                .storage()
+                .backends()
+                .list()
+                .await?
+                .into_iter()
+                .map(|b| (b.id, b.name))
+                .collect();
+            let backend_name = |id: BackendId| {
+                names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", id.0))
+            };
+            if json {
+                let rows = cursors
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "backend_id": c.backend_id.0,
+                            "backend": backend_name(c.backend_id),
+                            "model": c.model,
+                            "since": output::optional_time(c.since),
+                            "every_secs": c.every.map(|d| d.as_secs()),
+                            "next_run_at": output::optional_time(c.next_run_at),
+                            "last_run_at": output::optional_time(c.last_run_at),
+                        })
+                    })
+                    .collect();
+                return Ok(output::json_list(rows));
+            }
+            for c in &cursors {
+                let since = c
+                    .since
+                    .map_or_else(|| "everything".to_owned(), |t| format!("from {t}"));
+                let every = c
+                    .every
+                    .map(|d| format!(", every {} s", d.as_secs()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{} {}: next run imports {since}{every}",
+                    backend_name(c.backend_id),
+                    c.model
+                );
+            }
+            if cursors.is_empty() {
+                out.push_str("no import cursors\n");
+            }
+        }
         ImportsCommand::Run(args) => {
             let backend = backend(app, &args.target.backend).await?;
             let bar = Arc::new(ImportBar::new(&args.target.model));

@@ -129,7 +129,20 @@ pub async fn main_with<F>(setup: F) -> ExitCode
 where
     F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
 {
-    let cli = Cli::parse();
+    main_with_args(std::env::args_os(), setup).await
+}
+
+/// [`main_with`] on `args` (the first one is the program name) instead of the process's:
+/// what a program does with its command line, output and exit status included (e.g. for a
+/// test that runs the command line in a child process). Invalid arguments print clap's
+/// message and exit, as [`main`] does.
+pub async fn main_with_args<I, T, F>(args: I, setup: F) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|error| error.exit());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A program that installed its own subscriber keeps it. Colours only on a terminal:

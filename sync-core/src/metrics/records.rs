@@ -47,3 +47,60 @@ impl Metrics {
         self.record(Direction::Export, model, outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ExternalId, LocalId};
+
+    #[test]
+    fn outcomes_are_counted_per_model_and_conflicts_apart() {
+        let metrics = Metrics::new();
+        let model = "magento.customer";
+        let with_conflict = ImportOutcome::Updated {
+            local_id: LocalId(1),
+            pending_export: Vec::new(),
+            conflicts: vec!["email".into()],
+        };
+        metrics.import_result(model, Ok(&with_conflict));
+        metrics.import_result(model, Ok(&ImportOutcome::UpToDate(LocalId(2))));
+        metrics.import_result(model, Ok(&ImportOutcome::Skipped("rule".into())));
+        metrics.import_result(model, Err(&SyncError::Failed("boom".into())));
+        metrics.export_result(model, Ok(&ExportOutcome::Adopted(ExternalId("9".into()))));
+        metrics.export_result(model, Ok(&ExportOutcome::NothingToDo("same".into())));
+        let text = metrics.render_process().unwrap();
+        for (labels, value) in [
+            (
+                "direction=\"import\",model=\"magento.customer\",outcome=\"done\"",
+                1,
+            ),
+            (
+                "direction=\"import\",model=\"magento.customer\",outcome=\"unchanged\"",
+                1,
+            ),
+            (
+                "direction=\"import\",model=\"magento.customer\",outcome=\"skipped\"",
+                1,
+            ),
+            (
+                "direction=\"import\",model=\"magento.customer\",outcome=\"failed\"",
+                1,
+            ),
+            (
+                "direction=\"export\",model=\"magento.customer\",outcome=\"done\"",
+                1,
+            ),
+            (
+                "direction=\"export\",model=\"magento.customer\",outcome=\"unchanged\"",
+                1,
+            ),
+        ] {
+            let line = format!("synckit_records_total{{{labels}}} {value}\n");
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
+        assert!(
+            text.contains("synckit_conflicts_total{model=\"magento.customer\"} 1\n"),
+            "{text}"
+        );
+    }
+}
