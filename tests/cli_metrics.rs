@@ -1,5 +1,6 @@
 //! `synckit worker --metrics-listen ADDR`: while the worker runs Magento import jobs, a
-//! scrape of `/metrics` shows its counters move (jobs, records, HTTP requests) and the
+//! scrape of `/metrics` shows its counters move (jobs, records, HTTP requests, a retry
+//! after a 429 and its wait) and the
 //! gauges read from the database; on SQLite and PostgreSQL.
 
 mod support;
@@ -7,6 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use magento_sim::Faults;
 use support::{cli, magento};
 use synckit::LocalId;
 use synckit::queue::{Delayable, Queue};
@@ -92,6 +94,13 @@ async fn a_worker_serves_metrics_that_follow_its_jobs() {
                 .await
             })
         };
+        // The first customer search is rate limited (429, Retry-After: 1 s): the client
+        // waits and retries it in place.
+        sim.set_faults(
+            Faults::none()
+                .fail_next(1, 429)
+                .on_paths_containing("customers/search"),
+        );
         // The batch import delays one import job per customer, which the worker runs.
         cli(
             &db,
@@ -145,6 +154,20 @@ async fn a_worker_serves_metrics_that_follow_its_jobs() {
             &[("backend", "sim"), ("status_class", "2xx")],
         );
         assert!(requests.is_some_and(|n| n >= 2.0), "{name}:\n{text}");
+        let limited = sample(
+            &text,
+            "synckit_http_requests_total",
+            &[("backend", "sim"), ("status_class", "4xx")],
+        );
+        assert_eq!(limited, Some(1.0), "{name}:\n{text}");
+        let retries = sample(&text, "synckit_http_retries_total", &[("backend", "sim")]);
+        assert_eq!(retries, Some(1.0), "{name}:\n{text}");
+        let waited = sample(
+            &text,
+            "synckit_http_wait_seconds_total",
+            &[("backend", "sim"), ("reason", "retry_after")],
+        );
+        assert!(waited.is_some_and(|s| s >= 1.0), "{name}:\n{text}");
         let runs = sample(
             &text,
             "synckit_job_duration_seconds_count",
