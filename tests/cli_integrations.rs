@@ -16,7 +16,11 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
         let name = db.name;
         let sim = magento(&db, 5, CUSTOMERS, 1).await;
         // A customer of a group Magento does not have: skipped with a warning.
-        sim.state().edit_customer(2, |c| c.group_id = 999);
+        let mut skipped_email = String::new();
+        sim.state().edit_customer(2, |c| {
+            c.group_id = 999;
+            skipped_email = c.email.clone();
+        });
 
         let unknown = cli(
             &db,
@@ -150,6 +154,12 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
                 .any(|w| w.contains("9999") && w.contains("no such record")),
             "{name}: {executions}"
         );
+        // A warning names the record and the field, never its data: the skipped customer's
+        // e-mail is nowhere in the executions.
+        assert!(
+            !executions.contains(&skipped_email),
+            "{name}: a warning shows the record: {executions}"
+        );
 
         let statuses = cli(&db, &["integrations", "statuses", "shop"])
             .await
@@ -157,6 +167,10 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
         assert!(
             statuses.contains("customer export completed") && statuses.contains("last_sync_at"),
             "{name}: {statuses}"
+        );
+        assert!(
+            !statuses.contains(&skipped_email),
+            "{name}: a status shows the record: {statuses}"
         );
         sim.shutdown().await;
         db.cleanup().await;

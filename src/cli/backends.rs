@@ -18,11 +18,17 @@ use sync_core::backend::{
 use sync_core::storage::Storage;
 use sync_core::{SyncError, SyncResult};
 
+use super::output;
+
 /// The `backends` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BackendsCommand {
-    /// List the backends.
-    List,
+    /// List the backends (their settings; never their secrets).
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a backend.
     Add(AddArgs),
     /// Replace a backend's settings, or some of its secrets.
@@ -120,6 +126,21 @@ fn secrets_storage(storage: &Storage, plaintext: bool, out: &mut String) -> Stor
     }
 }
 
+/// A backend as `backends list --json` prints it: the names of its secrets, never their
+/// values.
+fn backend_json(backend: &Backend) -> serde_json::Value {
+    serde_json::json!({
+        "id": backend.id.0,
+        "name": backend.name,
+        "kind": backend.kind,
+        "version": backend.version,
+        "enabled": backend.enabled,
+        "settings": backend.settings,
+        "secrets": backend.secrets.names().collect::<Vec<_>>(),
+        "updated_at": output::time(backend.updated_at),
+    })
+}
+
 async fn by_name(storage: &Storage, name: &str) -> SyncResult<Backend> {
     storage
         .backends()
@@ -132,8 +153,14 @@ async fn by_name(storage: &Storage, name: &str) -> SyncResult<Backend> {
 pub async fn run(storage: &Storage, command: BackendsCommand) -> SyncResult<String> {
     let mut out = String::new();
     match command {
-        BackendsCommand::List => {
-            for backend in storage.backends().list().await? {
+        BackendsCommand::List { json } => {
+            let backends = storage.backends().list().await?;
+            if json {
+                return Ok(output::json_list(
+                    backends.iter().map(backend_json).collect(),
+                ));
+            }
+            for backend in backends {
                 let _ = writeln!(
                     out,
                     "{:>4}  {:<20} {}{}  {}  settings {}",

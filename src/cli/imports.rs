@@ -4,18 +4,31 @@
 //! through (see `sync_core::sync::run_batch_import`). `run` imports now, `queue` hands the
 //! import to the workers, `schedule` makes it periodic (the workers enqueue it when due).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use sync_core::backend::Backend;
 use sync_core::queue::JobFunction;
-use sync_core::sync::{ImportBatchArgs, ImportBatchJob, ImportMode, run_batch_import};
-use sync_core::{App, SyncError, SyncResult};
+use sync_core::sync::{
+    ImportBatchArgs, ImportBatchJob, ImportMode, ImportProgressHook, run_batch_import,
+};
+use sync_core::{App, BackendId, SyncError, SyncResult};
+
+use super::output;
+use super::progress::ImportBar;
 
 /// The `imports` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ImportsCommand {
+    /// List the import cursors: where each backend's model resumes, and its schedule.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import the records of a model changed since its cursor, now, in this process.
     Run(ImportArgs),
     /// Hand the import to the workers (one queued per backend and model).
@@ -88,10 +101,67 @@ fn mode(direct: bool) -> ImportMode {
 pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
     let mut out = String::new();
     match command {
+        ImportsCommand::List { json } => {
+            let cursors = app.storage().list_import_cursors().await?;
+            let names: HashMap<BackendId, String> = app
+                .storage()
+                .backends()
+                .list()
+                .await?
+                .into_iter()
+                .map(|b| (b.id, b.name))
+                .collect();
+            let backend_name = |id: BackendId| {
+                names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", id.0))
+            };
+            if json {
+                let rows = cursors
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "backend_id": c.backend_id.0,
+                            "backend": backend_name(c.backend_id),
+                            "model": c.model,
+                            "since": output::optional_time(c.since),
+                            "every_secs": c.every.map(|d| d.as_secs()),
+                            "next_run_at": output::optional_time(c.next_run_at),
+                            "last_run_at": output::optional_time(c.last_run_at),
+                        })
+                    })
+                    .collect();
+                return Ok(output::json_list(rows));
+            }
+            for c in &cursors {
+                let since = c
+                    .since
+                    .map_or_else(|| "everything".to_owned(), |t| format!("from {t}"));
+                let every = c
+                    .every
+                    .map(|d| format!(", every {} s", d.as_secs()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{} {}: next run imports {since}{every}",
+                    backend_name(c.backend_id),
+                    c.model
+                );
+            }
+            if cursors.is_empty() {
+                out.push_str("no import cursors\n");
+            }
+        }
         ImportsCommand::Run(args) => {
             let backend = backend(app, &args.target.backend).await?;
-            let ctx = app.context(backend, &args.target.model);
-            let report = run_batch_import(&ctx, mode(args.direct), args.full).await?;
+            let bar = Arc::new(ImportBar::new(&args.target.model));
+            let ctx = app
+                .context(backend, &args.target.model)
+                .with_extra(ImportProgressHook(bar.clone()));
+            let report = run_batch_import(&ctx, mode(args.direct), args.full).await;
+            bar.finish();
+            let report = report?;
             let _ = writeln!(
                 out,
                 "{}: {} records in {} pages, {} failed",
@@ -102,6 +172,16 @@ pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
             );
             for (id, error) in &report.errors {
                 let _ = writeln!(out, "  {id}: {error}");
+            }
+            // The report goes to stderr with the error: a script sees a failed import by
+            // its exit code.
+            if !report.errors.is_empty() {
+                return Err(SyncError::Failed(format!(
+                    "{}the import of {} failed for {} record(s)",
+                    out,
+                    args.target.model,
+                    report.errors.len()
+                )));
             }
         }
         ImportsCommand::Queue(args) => {

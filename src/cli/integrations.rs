@@ -16,11 +16,18 @@ use sync_core::batch::{
 };
 use sync_core::{App, LocalId, SyncError, SyncResult};
 
+use super::output;
+use super::progress::SyncWatch;
+
 /// The `integrations` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum IntegrationsCommand {
     /// List the integrations.
-    List,
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an integration on an existing backend.
     Add(AddArgs),
     /// Enable an integration.
@@ -153,8 +160,14 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
     let integrations = storage.integrations();
     let mut out = String::new();
     match command {
-        IntegrationsCommand::List => {
-            for integration in integrations.list().await? {
+        IntegrationsCommand::List { json } => {
+            let all = integrations.list().await?;
+            if json {
+                return Ok(output::json_list(
+                    all.iter().map(integration_json).collect(),
+                ));
+            }
+            for integration in all {
                 line(&mut out, describe(&integration));
             }
             if out.is_empty() {
@@ -206,14 +219,25 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
                     format!("forward sync of {} queued as job {job}", integration.name),
                 );
             } else {
+                let watch = SyncWatch::start(app, integration.id, args.connector.clone());
                 let options = SyncOptions {
                     connector: args.connector,
                     force: args.force,
                     ..SyncOptions::default()
                 };
-                let report = forward_sync(app, integration.id, options).await?;
+                let report = forward_sync(app, integration.id, options).await;
+                watch.finish();
+                let report = report?;
                 for run in &report.runs {
                     show_run(&mut out, run);
+                }
+                // The report goes to stderr with the error: a script sees a failed sync by
+                // its exit code.
+                if !report.is_success() {
+                    return Err(SyncError::Failed(format!(
+                        "{out}the forward sync of {} did not complete",
+                        integration.name
+                    )));
                 }
             }
         }
@@ -236,6 +260,12 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
             } else {
                 let run = reverse_sync(app, integration.id, &args.connector, &ids).await?;
                 show_run(&mut out, &run);
+                if !run.is_success() {
+                    return Err(SyncError::Failed(format!(
+                        "{out}the reverse sync of {} did not complete",
+                        integration.name
+                    )));
+                }
             }
         }
         IntegrationsCommand::Executions(args) => {
@@ -344,6 +374,24 @@ async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
             "no integration named `{name_or_id}`"
         ))),
     }
+}
+
+/// An integration as `integrations list --json` prints it.
+fn integration_json(integration: &Integration) -> serde_json::Value {
+    let settings = &integration.settings;
+    serde_json::json!({
+        "id": integration.id,
+        "name": integration.name,
+        "backend_id": integration.backend_id.0,
+        "enabled": integration.enabled,
+        "connectors": integration.connectors,
+        "two_way": settings.two_way,
+        "sync_priority": settings.sync_priority.as_str(),
+        "every_secs": integration.sync_interval.map(|d| d.as_secs()),
+        "default_owner_id": integration.default_owner_id,
+        "created_at": output::time(integration.created_at),
+        "updated_at": output::time(integration.updated_at),
+    })
 }
 
 fn describe(integration: &Integration) -> String {

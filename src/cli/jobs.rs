@@ -8,6 +8,8 @@ use sync_core::queue::{
 };
 use sync_core::{SyncError, SyncResult};
 
+use super::output;
+
 /// The `jobs` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -32,6 +34,9 @@ pub enum JobsCommand {
         /// Skip this many.
         #[arg(long, default_value_t = 0)]
         offset: u32,
+        /// Print a JSON array (no arguments: they are the job's business).
+        #[arg(long)]
+        json: bool,
     },
     /// Count jobs per state.
     Stats,
@@ -105,6 +110,28 @@ fn ids(raw: &[i64]) -> Vec<JobId> {
     raw.iter().copied().map(JobId).collect()
 }
 
+/// A job as `jobs list --json` prints it.
+fn job_json(job: &JobRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": job.id.0,
+        "name": job.name,
+        "state": job.state.as_str(),
+        "channel": job.channel,
+        "priority": job.priority,
+        "retry": job.retry,
+        "max_retries": job.max_retries,
+        "eta": output::optional_time(job.eta),
+        "graph_id": job.graph_id,
+        "worker_id": job.worker_id,
+        "date_created": output::time(job.date_created),
+        "date_started": output::optional_time(job.date_started),
+        "date_done": output::optional_time(job.date_done),
+        "date_failed": output::optional_time(job.date_failed),
+        "error": job.exc_message,
+        "result": job.result,
+    })
+}
+
 fn summary(job: &JobRecord) -> String {
     let mut line = format!(
         "{:>8}  {:<17} {:<24} {:<24} p{:<3} retry {}/{}",
@@ -145,6 +172,7 @@ pub async fn run(queue: &Queue, command: JobsCommand) -> SyncResult<String> {
             graph,
             limit,
             offset,
+            json,
         } => {
             let filter = JobFilter {
                 states: states
@@ -158,6 +186,9 @@ pub async fn run(queue: &Queue, command: JobsCommand) -> SyncResult<String> {
                 offset,
             };
             let jobs = queue.list_jobs(&filter).await?;
+            if json {
+                return Ok(output::json_list(jobs.iter().map(job_json).collect()));
+            }
             if jobs.is_empty() {
                 out.push_str("no jobs\n");
             }

@@ -11,11 +11,17 @@ use clap::Subcommand;
 use sync_core::SyncResult;
 use sync_core::storage::{LockRelease, Storage};
 
+use super::output;
+
 /// The `locks` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum LocksCommand {
     /// List the locks with their holder and whether it is alive.
-    List,
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Release a lock whose holder died (refused while it is alive, unless forced).
     Release {
         /// The lock's key, as `locks list` shows it.
@@ -30,8 +36,25 @@ pub enum LocksCommand {
 pub async fn run(storage: &Storage, command: LocksCommand) -> SyncResult<String> {
     let mut out = String::new();
     match command {
-        LocksCommand::List => {
-            for lock in storage.list_locks().await? {
+        LocksCommand::List { json } => {
+            let locks = storage.list_locks().await?;
+            if json {
+                let rows = locks
+                    .iter()
+                    .map(|lock| {
+                        serde_json::json!({
+                            "key": lock.key,
+                            "holder": lock.holder,
+                            "alive": lock.alive,
+                            "acquired_at": output::optional_time(lock.acquired_at),
+                            "expires_at": output::time(lock.expires_at),
+                            "session_pid": lock.session_pid,
+                        })
+                    })
+                    .collect();
+                return Ok(output::json_list(rows));
+            }
+            for lock in locks {
                 let acquired = lock
                     .acquired_at
                     .map(|at| format!("  since {}", at.format("%Y-%m-%d %H:%M:%S UTC")))

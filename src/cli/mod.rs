@@ -30,6 +30,9 @@ pub mod imports;
 pub mod integrations;
 pub mod jobs;
 pub mod locks;
+pub mod metrics_server;
+pub mod output;
+pub mod progress;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -126,21 +129,37 @@ pub async fn main_with<F>(setup: F) -> ExitCode
 where
     F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
 {
-    let cli = Cli::parse();
+    main_with_args(std::env::args_os(), setup).await
+}
+
+/// [`main_with`] on `args` (the first one is the program name) instead of the process's:
+/// what a program does with its command line, output and exit status included (e.g. for a
+/// test that runs the command line in a child process). Invalid arguments print clap's
+/// message and exit, as [`main`] does.
+pub async fn main_with_args<I, T, F>(args: I, setup: F) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: AsyncFnOnce(&mut Setup<'_>) -> SyncResult<()>,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|error| error.exit());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A program that installed its own subscriber keeps it.
+    // A program that installed its own subscriber keeps it. Colours only on a terminal:
+    // a log redirected to a file or a pipe gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_is_terminal())
         .try_init();
     match run_with(cli, setup).await {
-        Ok(output) => {
-            if !output.is_empty() {
-                println!("{}", output.trim_end());
+        Ok(text) => match output::print_stdout(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: writing the output failed: {error}");
+                ExitCode::FAILURE
             }
-            ExitCode::SUCCESS
-        }
+        },
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

@@ -41,6 +41,12 @@ pub struct WorkerArgs {
     /// Seconds from the start that --drain waits for due jobs and retries.
     #[arg(long, default_value_t = 300.0, requires = "drain")]
     pub drain_limit: f64,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the worker runs, e.g.
+    /// `127.0.0.1:9464` (port 0: any free port, printed at start). A non-loopback address
+    /// needs SYNCKIT_CONSOLE_READ_TOKEN or SYNCKIT_CONSOLE_TOKEN, which scrapes then send as
+    /// a bearer token.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// The job functions every worker of the command line runs: the synchronizers' per-record
@@ -78,6 +84,20 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         builder = builder.prefetch(prefetch);
     }
     let worker = builder.build();
+    // Dropped when the worker stops, which stops the server.
+    let _metrics = match &args.metrics_listen {
+        Some(addr) => {
+            let server = super::metrics_server::start(
+                app.clone(),
+                addr,
+                super::metrics_server::token_from_env(),
+            )
+            .await?;
+            eprintln!("metrics at http://{}/metrics", server.addr());
+            Some(server)
+        }
+        None => None,
+    };
     eprintln!(
         "worker {} started: concurrency {}, channels {channels}",
         worker.id(),

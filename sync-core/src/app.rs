@@ -93,6 +93,12 @@ impl App {
         &self.inner.queue
     }
 
+    /// The app's metrics (those of its queue): render them with
+    /// [`Metrics::render`](crate::metrics::Metrics::render).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        self.inner.queue.metrics()
+    }
+
     /// The component registry.
     pub fn registry(&self) -> &Arc<ComponentRegistry> {
         &self.inner.registry

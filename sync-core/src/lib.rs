@@ -23,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod local;
 pub mod mapper;
+pub mod metrics;
 pub mod queue;
 pub mod registry;
 pub mod storage;

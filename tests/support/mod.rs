@@ -40,14 +40,17 @@ pub async fn magento(db: &TestDatabase, seed: u64, customers: u32, products: u32
     sim
 }
 
+/// What the embedded command line registers: the Magento connector and its integration,
+/// the example's back office.
+pub async fn setup(setup: &mut Setup<'_>) -> SyncResult<()> {
+    synckit_magento::register(setup.registry);
+    synckit_magento::register_integration(setup.registry)?;
+    backoffice::install(setup.storage, setup.registry).await
+}
+
 /// Runs one command of the embedded command line on `db`.
 pub async fn cli(db: &TestDatabase, args: &[&str]) -> SyncResult<String> {
     let mut all = vec!["magento-cli", "--database-url", db.url.as_str()];
     all.extend_from_slice(args);
-    run_args(all, async |setup: &mut Setup<'_>| {
-        synckit_magento::register(setup.registry);
-        synckit_magento::register_integration(setup.registry)?;
-        backoffice::install(setup.storage, setup.registry).await
-    })
-    .await
+    run_args(all, async |s: &mut Setup<'_>| setup(s).await).await
 }

@@ -49,7 +49,9 @@ impl MagentoClients {
         {
             return Ok(client.clone());
         }
-        let client = Arc::new(MagentoClient::new(MagentoSettings::from_backend(backend)?)?);
+        let client = MagentoClient::new(MagentoSettings::from_backend(backend)?)?
+            .with_metrics(ctx.queue().metrics().http(&backend.name));
+        let client = Arc::new(client);
         clients.insert(backend.id, (backend.updated_at, client.clone()));
         Ok(client)
     }

@@ -1,5 +1,6 @@
-//! The HTTP client of one Magento shop: authentication, rate limit, retries of reads, and
-//! error mapping.
+//! The HTTP client of one Magento shop: authentication, rate limit, retries of reads, error
+//! mapping, and the request metrics (status classes, retries, rate-limit waits) when it was
+//! given the app's [`HttpMetrics`].
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sync_core::backend::Secret;
+use sync_core::metrics::{HttpMetrics, WaitReason};
 use sync_core::{SyncError, SyncResult};
 use tokio::sync::Mutex;
 
@@ -26,6 +28,8 @@ pub struct MagentoClient {
     admin_token: Mutex<Option<Secret>>,
     /// When the next request may start, for the per-shop rate limit.
     next_slot: Mutex<Instant>,
+    /// Where requests, retries and waits are counted, if anywhere.
+    metrics: Option<HttpMetrics>,
 }
 
 impl MagentoClient {
@@ -44,7 +48,15 @@ impl MagentoClient {
             settings,
             admin_token: Mutex::new(None),
             next_slot: Mutex::new(Instant::now()),
+            metrics: None,
         })
+    }
+
+    /// The client counting its requests, retries and waits into `metrics` (the app's, for
+    /// the backend: `ctx.queue().metrics().http(&backend.name)`).
+    pub fn with_metrics(mut self, metrics: HttpMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The settings.
@@ -83,6 +95,10 @@ impl MagentoClient {
                     }
                     attempt += 1;
                     tracing::debug!(%error, attempt, "retrying a Magento read");
+                    if let Some(metrics) = &self.metrics {
+                        metrics.retry();
+                        metrics.wait(WaitReason::RetryAfter, wait);
+                    }
                     tokio::time::sleep(wait).await;
                 }
                 other => return other,
@@ -127,7 +143,14 @@ impl MagentoClient {
                 request = request.json(body);
             }
             tracing::debug!(%method, url, "magento request");
-            let response = request.send().await.map_err(|e| map_transport(e, target))?;
+            let sent = Instant::now();
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    self.count_transport_error(sent);
+                    return Err(map_transport(error, target));
+                }
+            };
             let status = response.status();
             let retry_after = parse_retry_after(
                 response
@@ -135,10 +158,16 @@ impl MagentoClient {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok()),
             );
-            let text = response
-                .text()
-                .await
-                .map_err(|e| map_transport(e, target))?;
+            let text = match response.text().await {
+                Ok(text) => text,
+                Err(error) => {
+                    self.count_transport_error(sent);
+                    return Err(map_transport(error, target));
+                }
+            };
+            if let Some(metrics) = &self.metrics {
+                metrics.response(status.as_u16(), sent.elapsed());
+            }
             if status.is_success() {
                 return Ok(text);
             }
@@ -165,14 +194,21 @@ impl MagentoClient {
                 }
                 self.wait_for_slot().await;
                 let url = format!("{}/rest/V1/integration/admin/token", self.settings.base_url);
+                let sent = Instant::now();
                 let response = self
                     .http
                     .post(&url)
                     .json(&json!({"username": username, "password": password.expose()}))
                     .send()
                     .await
-                    .map_err(|e| map_transport(e, target))?;
+                    .map_err(|e| {
+                        self.count_transport_error(sent);
+                        map_transport(e, target)
+                    })?;
                 let status = response.status();
+                if let Some(metrics) = &self.metrics {
+                    metrics.response(status.as_u16(), sent.elapsed());
+                }
                 let text = response
                     .text()
                     .await
@@ -210,7 +246,16 @@ impl MagentoClient {
             start - now
         };
         if !wait.is_zero() {
+            if let Some(metrics) = &self.metrics {
+                metrics.wait(WaitReason::Throttle, wait);
+            }
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn count_transport_error(&self, sent: Instant) {
+        if let Some(metrics) = &self.metrics {
+            metrics.transport_error(sent.elapsed());
         }
     }
 }

@@ -233,8 +233,16 @@ impl StepContext {
         &mut self.counters
     }
 
-    /// Records a warning about an item: it is stored with the step execution.
+    /// Records a warning about an item: it is stored with the step execution, and shown in
+    /// the connector's status and by `integrations executions`.
+    ///
+    /// Only the fields that name the item are kept (see [`item_reference`]), never its
+    /// data: a customer's e-mail or address has no place in a log. The reason names the
+    /// record and the field (as [`SyncError::InvalidData`](crate::SyncError::InvalidData)
+    /// does).
     pub fn warn(&mut self, item: Value, reason: impl Into<String>) {
+        let id_field = self.parameter("id_field").and_then(Value::as_str);
+        let item = item_reference(item, id_field);
         self.warnings.push(Warning {
             reason: reason.into(),
             item,
@@ -266,5 +274,52 @@ impl StepContext {
     /// The value stored so far in this run for the next one.
     pub fn status_data(&self, key: &str) -> Option<&Value> {
         self.status_data.get(key)
+    }
+}
+
+/// The fields that name an item in a warning: enough to find the record on either side,
+/// nothing of its content.
+pub const IDENTIFYING_FIELDS: &[&str] = &[
+    "id",
+    "entity_id",
+    "external_id",
+    "local_id",
+    "increment_id",
+    "sku",
+];
+
+/// What a warning keeps of an item: an object's [`IDENTIFYING_FIELDS`] (and `id_field`, the
+/// step's own id field), each element of an array so reduced, a scalar (an id or a
+/// description) as it is; `null` for an object with none of them.
+///
+/// ```
+/// use serde_json::json;
+/// use sync_core::batch::item_reference;
+///
+/// let customer = json!({"id": 7, "email": "ann@example.com", "street": "1 Main St"});
+/// assert_eq!(item_reference(customer, None), json!({"id": 7}));
+/// ```
+pub fn item_reference(item: Value, id_field: Option<&str>) -> Value {
+    match item {
+        Value::Object(fields) => {
+            let kept: serde_json::Map<String, Value> = fields
+                .into_iter()
+                .filter(|(name, _)| {
+                    IDENTIFYING_FIELDS.contains(&name.as_str()) || Some(name.as_str()) == id_field
+                })
+                .collect();
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(kept)
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| item_reference(item, id_field))
+                .collect(),
+        ),
+        scalar => scalar,
     }
 }

@@ -55,7 +55,10 @@ mod step;
 pub use cleanup::{CleanupPolicy, CleanupReport, cleanup};
 pub use components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
 pub use connector::{Connector, INTEGRATION_TYPE_USAGE, IntegrationType, ProcessedStatuses};
-pub use context::{FORCE_PARAMETER, ID_PARAMETER, IDS_PARAMETER, JobParameters, StepContext};
+pub use context::{
+    FORCE_PARAMETER, ID_PARAMETER, IDENTIFYING_FIELDS, IDS_PARAMETER, JobParameters, StepContext,
+    item_reference,
+};
 pub use definition::{
     DEFAULT_BATCH_SIZE, DefinitionError, JobCatalog, JobDefinition, JobType, StepDefinition,
 };

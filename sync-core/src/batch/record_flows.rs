@@ -174,7 +174,11 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
         let outcome = with_lock_retries(|| {
             import_record_data(spec, &ctx, &external_id, item.clone(), read_at, force)
         })
-        .await?;
+        .await;
+        ctx.queue()
+            .metrics()
+            .import_result(ctx.model(), outcome.as_ref());
+        let outcome = outcome?;
         let counters = step.counters_mut();
         let (kind, local_id) = match outcome {
             ImportOutcome::Created(local_id) => {
@@ -251,8 +255,11 @@ impl<S: ImportSpec + ExportSpec> ItemProcessor for TwoWayExportProcessor<S> {
         }
         // Merged above with the integration's priority: the export must not merge again
         // with the backend's conflict policy.
-        let outcome =
-            with_lock_retries(|| export_merged_record(spec, &ctx, local_id, None)).await?;
+        let outcome = with_lock_retries(|| export_merged_record(spec, &ctx, local_id, None)).await;
+        ctx.queue()
+            .metrics()
+            .export_result(ctx.model(), outcome.as_ref());
+        let outcome = outcome?;
         let counters = step.counters_mut();
         let (kind, external_id) = match outcome {
             ExportOutcome::Created(id) => {

@@ -13,6 +13,7 @@ use super::states::JobState;
 use super::store;
 use super::testing::{JobTrap, SyncRunner};
 use crate::error::{SyncError, SyncResult};
+use crate::metrics::Metrics;
 use crate::storage::Storage;
 
 /// What `delay` does: store the job (normal), record it (trap) or perform it (synchronous).
@@ -31,6 +32,8 @@ struct Inner {
     /// Wakes this process's workers when a job is delayed through this handle (the only
     /// wake-up SQLite has besides polling; PostgreSQL also has LISTEN/NOTIFY).
     wake: Arc<Notify>,
+    /// The application's instrumentation: every holder of this handle counts into it.
+    metrics: Metrics,
 }
 
 /// The handle through which jobs are delayed: cheap to clone, shared by the app, the work
@@ -103,6 +106,7 @@ impl Queue {
                 storage,
                 mode: RwLock::new(Mode::Store),
                 wake: Arc::new(Notify::new()),
+                metrics: Metrics::new(),
             }),
         }
     }
@@ -110,6 +114,13 @@ impl Queue {
     /// The storage.
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// The application's metrics: the worker, the record flows and the connectors' HTTP
+    /// clients count into them (see [`crate::metrics`]). Each queue opened has its own;
+    /// clones of a queue share them.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn mode(&self) -> Mode {

@@ -57,12 +57,25 @@ pub(crate) struct ClaimedJob {
     pub has_dependents: bool,
     pub priority: i64,
     pub date_created: i64,
+    /// How long the job waited from when it was due (its creation, or its eta) to its
+    /// claim, by the database's clock.
+    pub waited_us: i64,
+    /// When this process read the claim, to add the wait for a free slot to `waited_us`.
+    pub claimed_at: std::time::Instant,
 }
 
 const CLAIM_COLUMNS: &str = "id, name, args, attempt, retry, max_retries, retry_pattern, \
-                             timeout_ms, channel, has_dependents, priority, date_created";
+                             timeout_ms, channel, has_dependents, priority, date_created, \
+                             eta, date_enqueued";
 
 fn claimed_from_row(row: &AnyRow) -> SyncResult<ClaimedJob> {
+    let date_created: i64 = row.try_get("date_created")?;
+    let due = row
+        .try_get::<Option<i64>, _>("eta")?
+        .map_or(date_created, |eta| eta.max(date_created));
+    let enqueued = row
+        .try_get::<Option<i64>, _>("date_enqueued")?
+        .unwrap_or(due);
     Ok(ClaimedJob {
         id: JobId(row.try_get("id")?),
         name: row.try_get("name")?,
@@ -75,7 +88,9 @@ fn claimed_from_row(row: &AnyRow) -> SyncResult<ClaimedJob> {
         channel: row.try_get("channel")?,
         has_dependents: row.try_get::<i64, _>("has_dependents")? != 0,
         priority: row.try_get("priority")?,
-        date_created: row.try_get("date_created")?,
+        date_created,
+        waited_us: (enqueued - due).max(0),
+        claimed_at: std::time::Instant::now(),
     })
 }
 

@@ -28,6 +28,7 @@ use super::retry::RetryPattern;
 use super::store::{self, ClaimedJob, Finished, Outcome};
 use crate::context::Extras;
 use crate::error::{SyncError, SyncResult};
+use crate::metrics::JobEnd;
 use crate::storage::Dialect;
 
 /// The PostgreSQL notification channel the queue's trigger signals on.
@@ -721,6 +722,10 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePer
         },
         shared.data.clone(),
     );
+    let metrics = shared.queue.metrics();
+    let waited =
+        Duration::from_micros(u64::try_from(job.waited_us).unwrap_or(0)) + job.claimed_at.elapsed();
+    metrics.job_started(&job.name, &job.channel, waited);
     let started = Instant::now();
     let perform =
         AssertUnwindSafe(shared.registry.perform(ctx, &job.name, &job.args)).catch_unwind();
@@ -745,7 +750,8 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePer
             job.name
         )))
     });
-    let exec_us = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
+    let took = started.elapsed();
+    let exec_us = i64::try_from(took.as_micros()).unwrap_or(i64::MAX);
     let pattern: RetryPattern = job
         .retry_pattern
         .as_deref()
@@ -758,12 +764,13 @@ async fn run_job(shared: Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePer
         tracing::debug!(job = job.id.0, name = %job.name, "job try ended with: {e}");
     }
     let outcome = resolve(result, job.retry, job.max_retries, &pattern);
-    let counter = match &outcome {
-        Outcome::Done { .. } => &shared.counters.done,
-        Outcome::Retry { .. } => &shared.counters.retried,
-        Outcome::Failed { .. } => &shared.counters.failed,
+    let (counter, end) = match &outcome {
+        Outcome::Done { .. } => (&shared.counters.done, JobEnd::Done),
+        Outcome::Retry { .. } => (&shared.counters.retried, JobEnd::Retried),
+        Outcome::Failed { .. } => (&shared.counters.failed, JobEnd::Failed),
     };
     counter.fetch_add(1, Ordering::Relaxed);
+    metrics.job_finished(&job.name, &job.channel, took, end);
     send(
         &shared,
         WriterMsg::Finished(Finished {

@@ -114,10 +114,13 @@ impl RecordDispatch for ImportDirectly {
         read_at: DateTime<Utc>,
     ) -> SyncResult<()> {
         let importer = ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
-        importer
+        let outcome = importer
             .import_data(ctx, external_id, record, read_at, false)
-            .await
-            .map(|_| ())
+            .await;
+        ctx.queue()
+            .metrics()
+            .import_result(ctx.model(), outcome.as_ref());
+        outcome.map(|_| ())
     }
 
     async fn dispatch_page(
@@ -153,6 +156,10 @@ pub async fn import_page(
                 .collect()
         }
     };
+    let metrics = ctx.queue().metrics();
+    for outcome in &outcomes {
+        metrics.import_result(ctx.model(), outcome.as_ref());
+    }
     records
         .into_iter()
         .map(|(id, _)| id)
@@ -319,6 +326,9 @@ pub(super) async fn import_window(
         };
         report.pages += 1;
         let number = report.pages;
+        if let Some(progress) = super::progress::hook(ctx) {
+            progress.page_read(page.items.len() as u64, page.total);
+        }
         let position = page.items.last().map(|last| pager.position_of(last));
         let id_field = pager.fields().id.clone();
         let mut batch = Vec::with_capacity(page.items.len());
@@ -347,8 +357,12 @@ pub(super) async fn import_window(
         }
         prefix.started(number, position);
         writing.push(async move {
+            let records = (batch.len() + unreadable.len()) as u64;
             let mut errors = dispatch.dispatch_page(ctx, batch, read_at).await;
             errors.extend(unreadable);
+            if let Some(progress) = super::progress::hook(ctx) {
+                progress.page_written(records, errors.len() as u64);
+            }
             // In the page's own task, right after its writes: what settling a failure
             // writes (a job to retry it) does not wait behind the other pages.
             let settled = settlement.settle(ctx, &errors).await;

@@ -389,7 +389,12 @@ async fn export_dependency(ctx: &WorkContext, dependency: &ExportDependency) -> 
     };
     if bound.is_none() {
         let exporter: Arc<dyn RecordExporter> = dep_ctx.component(RECORD_EXPORTER)?;
-        exporter.run(&dep_ctx, dependency.local_id, None).await?;
+        let outcome = exporter.run(&dep_ctx, dependency.local_id, None).await;
+        dep_ctx
+            .queue()
+            .metrics()
+            .export_result(dep_ctx.model(), outcome.as_ref());
+        outcome?;
     }
     Ok(())
 }

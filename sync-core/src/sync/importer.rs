@@ -658,8 +658,10 @@ pub(super) async fn import_dependency(
         }
     }
     let importer = dep_ctx.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
-    importer
-        .run(&dep_ctx, &dependency.external_id, false)
-        .await?;
-    Ok(())
+    let outcome = importer.run(&dep_ctx, &dependency.external_id, false).await;
+    dep_ctx
+        .queue()
+        .metrics()
+        .import_result(dep_ctx.model(), outcome.as_ref());
+    outcome.map(|_| ())
 }

@@ -58,7 +58,9 @@ impl JobFunction for ImportRecordJob {
             let app = ctx.data::<App>()?;
             let work = app.work_on(args.backend_id, &args.model).await?;
             let importer = work.component::<dyn RecordImporter>(RECORD_IMPORTER)?;
-            let outcome = importer.run(&work, &args.external_id, args.force).await?;
+            let outcome = importer.run(&work, &args.external_id, args.force).await;
+            app.metrics().import_result(&args.model, outcome.as_ref());
+            let outcome = outcome?;
             Ok(Some(format!(
                 "{} {}: {outcome:?}",
                 args.model, args.external_id
@@ -102,7 +104,9 @@ impl JobFunction for ExportRecordJob {
             let exporter = work.component::<dyn RecordExporter>(RECORD_EXPORTER)?;
             let outcome = exporter
                 .run(&work, args.local_id, args.fields.as_deref())
-                .await?;
+                .await;
+            app.metrics().export_result(&args.model, outcome.as_ref());
+            let outcome = outcome?;
             Ok(Some(format!(
                 "{} {}: {outcome:?}",
                 args.model, args.local_id

@@ -20,6 +20,7 @@ mod importer;
 mod jobs;
 mod keyset;
 mod page_importer;
+mod progress;
 mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
@@ -50,6 +51,7 @@ pub use jobs::{
 };
 pub use keyset::{KeysetPager, KeysetPosition};
 pub use page_importer::import_page_data;
+pub use progress::{ImportProgress, ImportProgressHook};
 pub use two_way::{
     ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,
     merge_three_way, open_conflicts, record_open_conflicts,
