@@ -79,6 +79,10 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         // scheduled batch imports that are due their job.
         sync_core::batch::schedule_due_syncs(app.queue()).await?;
         sync_core::sync::enqueue_due_imports(app).await?;
+        // Captured changes first, so the export jobs they cause run in this pass.
+        sync_core::capture::Dispatcher::new(app.clone())
+            .dispatch_pending()
+            .await?;
         worker.run_until_idle().await?
     } else {
         // Periodic forward syncs of the integrations and scheduled batch imports, while the
@@ -86,9 +90,13 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         let tick = Duration::from_secs(30);
         let periodic = sync_core::batch::spawn_periodic_syncs(app.queue().clone(), tick);
         let imports = sync_core::sync::spawn_periodic_imports(app.clone(), tick);
+        // The change-capture dispatcher beside the jobs (one per worker process; on
+        // PostgreSQL several may run).
+        let capture = sync_core::capture::Dispatcher::new(app.clone()).spawn();
         let stats = worker.run_until(shutdown_signal()).await;
         periodic.abort();
         imports.abort();
+        capture.abort();
         stats?
     };
     Ok(format!(

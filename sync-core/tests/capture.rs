@@ -5,13 +5,13 @@
 
 mod capture_support;
 
-use capture_support::{customers_declaration, events, fixture, outbox_len, Customers};
+use capture_support::{Customers, customers_declaration, events, fixture, outbox_len};
 use sqlx::AssertSqlSafe;
+use sync_core::Origin;
 use sync_core::capture::{CaptureDeclaration, Captures, Dispatcher};
 use sync_core::storage::Dialect;
 use sync_core::testing::test_databases;
 use sync_core::values::Values;
-use sync_core::Origin;
 
 fn row(backend: i64, id: i64, kind: &str, fields: &str) -> (i64, i64, String, String, String) {
     (backend, id, kind.into(), fields.into(), "Local".into())
@@ -51,11 +51,10 @@ async fn raw_sql_insert_update_and_delete_are_exported_with_declared_columns_onl
             .execute(pool)
             .await
             .unwrap();
-        let (changes,): (String,) =
-            sqlx::query_as("SELECT changes FROM synckit_capture_outbox")
-                .fetch_one(pool)
-                .await
-                .unwrap();
+        let (changes,): (String,) = sqlx::query_as("SELECT changes FROM synckit_capture_outbox")
+            .fetch_one(pool)
+            .await
+            .unwrap();
         let changes: serde_json::Value = serde_json::from_str(&changes).unwrap();
         assert_eq!(
             changes,
@@ -94,7 +93,10 @@ async fn changes_waiting_together_merge_into_one_event_with_the_union_of_fields(
             .execute(pool)
             .await
             .unwrap();
-        Dispatcher::new(app.clone()).dispatch_pending().await.unwrap();
+        Dispatcher::new(app.clone())
+            .dispatch_pending()
+            .await
+            .unwrap();
         for sql in [
             "UPDATE customers SET lastname = 'Lovelace' WHERE id = 1",
             "UPDATE customers SET firstname = 'Ada' WHERE id = 1",
@@ -108,7 +110,12 @@ async fn changes_waiting_together_merge_into_one_event_with_the_union_of_fields(
             .into_iter()
             .filter(|e| e.0 == a.0 && e.2 == "write")
             .collect();
-        assert_eq!(writes, [row(a.0, 1, "write", "firstname,lastname")], "{}", db.name);
+        assert_eq!(
+            writes,
+            [row(a.0, 1, "write", "firstname,lastname")],
+            "{}",
+            db.name
+        );
         db.cleanup().await;
     }
 }
@@ -129,7 +136,10 @@ async fn an_imports_own_writes_are_not_echoed_and_a_session_write_is_one_event()
         tx.commit().await.unwrap();
         // The trigger's rows were left to the session: nothing more to dispatch.
         assert_eq!(outbox_len(&db.storage).await, 0, "{}", db.name);
-        Dispatcher::new(app.clone()).dispatch_pending().await.unwrap();
+        Dispatcher::new(app.clone())
+            .dispatch_pending()
+            .await
+            .unwrap();
         let seen = events(&db.storage).await;
         let origin = format!("{:?}", Origin::Backend(a));
         assert_eq!(
@@ -147,7 +157,10 @@ async fn an_imports_own_writes_are_not_echoed_and_a_session_write_is_one_event()
             .execute(db.storage.pool())
             .await
             .unwrap();
-        Dispatcher::new(app.clone()).dispatch_pending().await.unwrap();
+        Dispatcher::new(app.clone())
+            .dispatch_pending()
+            .await
+            .unwrap();
         let seen = events(&db.storage).await;
         assert_eq!(
             seen[2..],
@@ -246,7 +259,12 @@ async fn bad_declarations_are_refused_by_name_and_install_nothing() {
         captures.add(&customers_declaration()).await.unwrap();
         assert!(installed_triggers(&db).await > 0, "{}", db.name);
         let listed = captures.list().await.unwrap();
-        assert_eq!(listed[0].declaration, customers_declaration(), "{}", db.name);
+        assert_eq!(
+            listed[0].declaration,
+            customers_declaration(),
+            "{}",
+            db.name
+        );
         assert!(captures.remove("customer").await.unwrap(), "{}", db.name);
         assert!(!captures.remove("customer").await.unwrap(), "{}", db.name);
         assert_eq!(installed_triggers(&db).await, 0, "{}", db.name);
@@ -299,18 +317,21 @@ async fn per_record_order_holds_under_concurrent_writers() {
             writer.await.unwrap();
         }
         // The outbox rows of each record, in id order, carry versions in commit order.
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT record_key, changes FROM synckit_capture_outbox ORDER BY id",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT record_key, changes FROM synckit_capture_outbox ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
         let mut last = std::collections::HashMap::<String, i64>::new();
         for (key, changes) in rows {
             let changes: serde_json::Value = serde_json::from_str(&changes).unwrap();
             let version = changes["version"]["new"].as_i64().unwrap();
             let previous = last.insert(key.clone(), version).unwrap_or(0);
-            assert!(version > previous, "{}: record {key} v{version} after v{previous}", db.name);
+            assert!(
+                version > previous,
+                "{}: record {key} v{version} after v{previous}",
+                db.name
+            );
         }
         stop.notify_one();
         dispatcher.await.unwrap().unwrap();

@@ -25,7 +25,9 @@ async fn child_dispatcher_process() {
         return;
     };
     let storage = Storage::open(&url).await.expect("child: open the database");
-    let app = capture_support::app(&storage).await.expect("child: the app");
+    let app = capture_support::app(&storage)
+        .await
+        .expect("child: the app");
     Dispatcher::new(app)
         .batch_size(10)
         .poll_interval(Duration::from_millis(5))
@@ -151,7 +153,10 @@ async fn two_dispatchers_on_postgres_never_deliver_one_row_twice() {
         let (one, two) = (one.unwrap().unwrap(), two.unwrap().unwrap());
         Dispatcher::new(app).dispatch_pending().await.unwrap();
         assert_eq!(one.rows + two.rows, 200 * 6, "every row consumed once");
-        assert!(one.rows > 0 && two.rows > 0, "both dispatched: {one:?} {two:?}");
+        assert!(
+            one.rows > 0 && two.rows > 0,
+            "both dispatched: {one:?} {two:?}"
+        );
         // Per record: one create first, then writes; never a second create.
         let seen: Vec<_> = events(&db.storage)
             .await
@@ -165,7 +170,10 @@ async fn two_dispatchers_on_postgres_never_deliver_one_row_twice() {
                 .map(|e| e.2.as_str())
                 .collect();
             assert_eq!(kinds.first(), Some(&"create"), "record {id}: {kinds:?}");
-            assert!(kinds[1..].iter().all(|k| *k == "write"), "record {id}: {kinds:?}");
+            assert!(
+                kinds[1..].iter().all(|k| *k == "write"),
+                "record {id}: {kinds:?}"
+            );
         }
         assert_eq!(outbox_len(&db.storage).await, 0);
         db.cleanup().await;

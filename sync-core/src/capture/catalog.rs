@@ -124,7 +124,12 @@ impl Captures {
         let Some(installed) = find(&mut tx, model).await? else {
             return Ok(false);
         };
-        drop_triggers(&mut tx, self.storage.dialect(), &installed.declaration.table).await?;
+        drop_triggers(
+            &mut tx,
+            self.storage.dialect(),
+            &installed.declaration.table,
+        )
+        .await?;
         sqlx::query("DELETE FROM synckit_capture_declarations WHERE model = $1")
             .bind(model)
             .execute(&mut *tx)

@@ -125,12 +125,17 @@ mod tests {
 
     #[test]
     fn names_that_could_inject_sql_are_refused() {
-        let bad = CaptureDeclaration::new("customer", "customers; DROP TABLE x", "id")
-            .columns(["email"]);
+        let bad =
+            CaptureDeclaration::new("customer", "customers; DROP TABLE x", "id").columns(["email"]);
         let error = bad.validate().unwrap_err().to_string();
         assert!(error.contains("table `customers; DROP TABLE x`"), "{error}");
         let bad = CaptureDeclaration::new("customer", "customers", "id").columns(["e\"mail"]);
-        assert!(bad.validate().unwrap_err().to_string().contains("column `e\"mail`"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("column `e\"mail`")
+        );
         let none = CaptureDeclaration::new("customer", "customers", "id");
         assert!(none.validate().is_err());
         let good = CaptureDeclaration::new("customer", "customers", "id").columns(["email"]);

@@ -111,7 +111,10 @@ impl Dispatcher {
 
     /// Dispatches until `shutdown` completes. A database error is logged and retried after
     /// the poll interval (the rows stay in the outbox).
-    pub async fn run_until<F: std::future::Future>(&self, shutdown: F) -> SyncResult<DispatchStats> {
+    pub async fn run_until<F: std::future::Future>(
+        &self,
+        shutdown: F,
+    ) -> SyncResult<DispatchStats> {
         let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let listener = self.spawn_listener(wake.clone());
         let mut total = DispatchStats::default();
@@ -135,6 +138,11 @@ impl Dispatcher {
             listener.abort();
         }
         Ok(total)
+    }
+
+    /// Runs the dispatcher in a task until it is aborted (e.g. beside a queue worker).
+    pub fn spawn(self) -> tokio::task::JoinHandle<SyncResult<DispatchStats>> {
+        tokio::spawn(async move { self.run_until(std::future::pending::<()>()).await })
     }
 
     fn spawn_listener(

@@ -55,7 +55,9 @@ pub(crate) fn install(decl: &CaptureDeclaration) -> Vec<String> {
     let removals: Vec<String> = decl
         .columns
         .iter()
-        .map(|c| format!("CASE WHEN OLD.\"{c}\" IS NOT NEW.\"{c}\" THEN '$.\" \"' ELSE '$.{c}' END"))
+        .map(|c| {
+            format!("CASE WHEN OLD.\"{c}\" IS NOT NEW.\"{c}\" THEN '$.\" \"' ELSE '$.{c}' END")
+        })
         .collect();
     let update_changes = format!(
         "json_remove({}, {})",
@@ -66,7 +68,12 @@ pub(crate) fn install(decl: &CaptureDeclaration) -> Vec<String> {
         format!(
             "CREATE TRIGGER {name} AFTER INSERT ON \"{table}\" BEGIN {body} END",
             name = trigger_name(table, "insert"),
-            body = insert_outbox(decl, "insert", "NEW", &changes_object(decl, None, Some("NEW"))),
+            body = insert_outbox(
+                decl,
+                "insert",
+                "NEW",
+                &changes_object(decl, None, Some("NEW"))
+            ),
         ),
         format!(
             "CREATE TRIGGER {name} AFTER UPDATE ON \"{table}\" WHEN {when} BEGIN {body} END",
@@ -77,7 +84,12 @@ pub(crate) fn install(decl: &CaptureDeclaration) -> Vec<String> {
         format!(
             "CREATE TRIGGER {name} AFTER DELETE ON \"{table}\" BEGIN {body} END",
             name = trigger_name(table, "delete"),
-            body = insert_outbox(decl, "delete", "OLD", &changes_object(decl, Some("OLD"), None)),
+            body = insert_outbox(
+                decl,
+                "delete",
+                "OLD",
+                &changes_object(decl, Some("OLD"), None)
+            ),
         ),
     ]
 }
