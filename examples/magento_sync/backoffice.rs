@@ -181,8 +181,12 @@ pub async fn install(storage: &Storage, registry: &mut ComponentRegistry) -> Syn
     // capture the table so those changes are exported too. Declaring again replaces.
     Captures::new(storage)
         .add(
-            &CaptureDeclaration::new("customer", "customers", "id")
-                .columns(["email", "firstname", "lastname", "group_id"]),
+            &CaptureDeclaration::new("customer", "customers", "id").columns([
+                "email",
+                "firstname",
+                "lastname",
+                "group_id",
+            ]),
         )
         .await?;
     Ok(())
