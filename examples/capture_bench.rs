@@ -32,7 +32,9 @@ use synckit::queue::{BoxFuture, JobOutput};
 use synckit::storage::{Dialect, to_micros};
 use synckit::testing::TestDatabase;
 
-const RECORDS: i64 = 1000;
+/// Records updated round-robin: enough that a record is written again only long after its
+/// previous change was dispatched, so each change is its own event and its latency is its own.
+const RECORDS: i64 = 100_000;
 
 /// Settings of a run, from the command line.
 #[derive(Debug, Parser)]
@@ -122,7 +124,7 @@ async fn run_once(dialect: Dialect, capture: bool, seconds: u64) -> SyncResult<O
     )))
     .execute(storage.pool())
     .await?;
-    for chunk in (1..=RECORDS).collect::<Vec<_>>().chunks(250) {
+    for chunk in (1..=RECORDS).collect::<Vec<_>>().chunks(1000) {
         let values: Vec<String> = chunk.iter().map(|i| format!("({i}, 0, 'item')")).collect();
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO items (id, value, label) VALUES {}",
@@ -222,7 +224,7 @@ async fn run_once(dialect: Dialect, capture: bool, seconds: u64) -> SyncResult<O
                 .map_err(|e| SyncError::Failed(format!("dispatcher task: {e}")))??,
             None => Default::default(),
         };
-        verify_and_measure(&storage, value, consumed.rows, &committed_at, &mut run).await?;
+        verify_and_measure(&storage, value, consumed, &committed_at, &mut run).await?;
     }
     storage.close().await;
     db.cleanup().await;
@@ -233,14 +235,15 @@ async fn run_once(dialect: Dialect, capture: bool, seconds: u64) -> SyncResult<O
 async fn verify_and_measure(
     storage: &Storage,
     updates: i64,
-    consumed: u64,
+    consumed: synckit::capture::DispatchStats,
     committed_at: &[i64],
     run: &mut Run,
 ) -> SyncResult<()> {
     let fail = |m: String| Err(SyncError::Failed(format!("verification failed: {m}")));
-    if consumed != updates as u64 {
+    if consumed.rows != updates as u64 {
         return fail(format!(
-            "{updates} updates but {consumed} outbox rows consumed"
+            "{updates} updates but {} outbox rows consumed",
+            consumed.rows
         ));
     }
     let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM synckit_capture_outbox")
@@ -254,6 +257,13 @@ async fn verify_and_measure(
     )
     .fetch_all(storage.pool())
     .await?;
+    if jobs.len() as u64 != consumed.events {
+        return fail(format!(
+            "{} events but {} export jobs",
+            consumed.events,
+            jobs.len()
+        ));
+    }
     let mut delivered: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut latencies = Vec::with_capacity(jobs.len());
     for (args, created) in &jobs {

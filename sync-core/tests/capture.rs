@@ -206,6 +206,82 @@ async fn a_rolled_back_transaction_leaves_no_event() {
     }
 }
 
+#[tokio::test]
+async fn a_record_waiting_after_a_listener_error_keeps_its_later_changes_behind() {
+    for db in test_databases().await.unwrap() {
+        let (app, a, _b) = fixture(&db).await;
+        let pool = db.storage.pool();
+        for email in ["ada@example.com", "bob@example.com"] {
+            sqlx::query("INSERT INTO customers (email) VALUES ($1)")
+                .bind(email)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let dispatcher = Dispatcher::new(app);
+        dispatcher.dispatch_pending().await.unwrap();
+        // The outbox is empty now: on SQLite its next ids start again from the lowest.
+        assert_eq!(outbox_len(&db.storage).await, 0, "{}", db.name);
+        let run = |sql: &'static str| async move {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        };
+
+        // Customer 1's export fails: its change waits with the error.
+        run("UPDATE customers SET note = 'fail' WHERE id = 1").await;
+        run("UPDATE customers SET lastname = 'Lovelace' WHERE id = 1").await;
+        let stats = dispatcher.dispatch_pending().await.unwrap();
+        assert_eq!((stats.rows, stats.failed), (0, 1), "{}", db.name);
+        let (waiting, attempts): (i64, i64) =
+            sqlx::query_as("SELECT id, attempts FROM synckit_capture_outbox WHERE retry_at > 0")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(attempts, 1, "{}", db.name);
+
+        // The remote is back, customer 1 changes again and so does customer 2: customer 2
+        // goes out, customer 1's later change stays behind its waiting one.
+        run("UPDATE customers SET note = NULL WHERE id = 1").await;
+        run("UPDATE customers SET firstname = 'Ada' WHERE id = 1").await;
+        run("UPDATE customers SET lastname = 'Brown' WHERE id = 2").await;
+        let stats = dispatcher.dispatch_pending().await.unwrap();
+        assert_eq!(stats.rows, 1, "{}", db.name);
+        let later: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM synckit_capture_outbox WHERE retry_at = 0")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        assert_eq!(later.len(), 1, "{}", db.name);
+        assert!(later[0].0 > waiting, "{}: ids in commit order", db.name);
+        let writes = |all: Vec<(i64, i64, String, String, String)>| -> Vec<_> {
+            all.into_iter()
+                .filter(|e| e.0 == a.0 && e.2 == "write")
+                .collect()
+        };
+        assert_eq!(
+            writes(events(&db.storage).await),
+            [row(a.0, 2, "write", "lastname")],
+            "{}",
+            db.name
+        );
+
+        // Its retry comes due: both changes go out as one write, the waiting one first.
+        run("UPDATE synckit_capture_outbox SET retry_at = 1 WHERE retry_at > 0").await;
+        let stats = dispatcher.dispatch_pending().await.unwrap();
+        assert_eq!((stats.rows, stats.events), (2, 1), "{}", db.name);
+        assert_eq!(
+            writes(events(&db.storage).await),
+            [
+                row(a.0, 2, "write", "lastname"),
+                row(a.0, 1, "write", "firstname,lastname"),
+            ],
+            "{}",
+            db.name
+        );
+        assert_eq!(outbox_len(&db.storage).await, 0, "{}", db.name);
+        db.cleanup().await;
+    }
+}
+
 async fn installed_triggers(db: &sync_core::testing::TestDatabase) -> i64 {
     let sql = match db.dialect() {
         Dialect::Sqlite => {

@@ -23,4 +23,7 @@ CREATE TABLE synckit_capture_outbox (
     last_error TEXT
 );
 
-CREATE INDEX synckit_capture_outbox_record ON synckit_capture_outbox (model, record_key, id);
+-- Only rows waiting after a listener error are indexed by record (the dispatcher keeps a
+-- record's later rows behind them); captured writes pay for no second index.
+CREATE INDEX synckit_capture_outbox_waiting ON synckit_capture_outbox (model, record_key, id)
+    WHERE retry_at > 0;

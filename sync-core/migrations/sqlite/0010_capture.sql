@@ -10,10 +10,11 @@ CREATE TABLE synckit_capture_declarations (
     installed_at BIGINT NOT NULL
 );
 
--- AUTOINCREMENT: ids are never reused, so on SQLite (one writer at a time) id order is
--- commit order even after the dispatcher emptied the table.
+-- SQLite runs one writer at a time and gives a new row the highest id plus one, so among the
+-- rows waiting, id order is commit order (no AUTOINCREMENT needed: its bookkeeping would cost
+-- every captured write an extra update).
 CREATE TABLE synckit_capture_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     model TEXT NOT NULL,
     record_key TEXT NOT NULL,
     operation TEXT NOT NULL,
@@ -25,4 +26,7 @@ CREATE TABLE synckit_capture_outbox (
     last_error TEXT
 );
 
-CREATE INDEX synckit_capture_outbox_record ON synckit_capture_outbox (model, record_key, id);
+-- Only rows waiting after a listener error are indexed by record (the dispatcher keeps a
+-- record's later rows behind them); captured writes pay for no second index.
+CREATE INDEX synckit_capture_outbox_waiting ON synckit_capture_outbox (model, record_key, id)
+    WHERE retry_at > 0;

@@ -12,13 +12,17 @@
 //! dispatched before its earlier one commits. Per-record order is commit order because two
 //! transactions writing one row are serialized by its row lock: the second one's trigger runs
 //! (and takes its outbox id) only after the first one committed. Rows of different records
-//! may be dispatched in an order other than their commits'; nothing depends on that.
+//! may be dispatched in an order other than their commits'; nothing depends on that. The
+//! scan tries the advisory locks as it goes, over one snapshot, so after it a new statement
+//! looks for earlier rows of the claimed records that the scan passed while another
+//! dispatcher held them; such a record is held back for the next batch.
 //!
 //! A listener error rolls the batch back; it is then redone record by record, each in a
 //! savepoint, so that the failing record's events alone are undone: its rows stay with
 //! the error and wait before the next try, growing with each failure, and the record's later
 //! rows wait behind them.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
@@ -41,6 +45,9 @@ pub struct DispatchStats {
     pub events: u64,
     /// Records whose listeners failed; their rows wait for another try.
     pub failed: u64,
+    /// Records claimed but left for the next batch because an earlier row of theirs was
+    /// still in the outbox (PostgreSQL, several dispatchers; see [`Dispatcher`]).
+    pub held_back: u64,
 }
 
 impl std::ops::AddAssign for DispatchStats {
@@ -48,6 +55,7 @@ impl std::ops::AddAssign for DispatchStats {
         self.rows += other.rows;
         self.events += other.events;
         self.failed += other.failed;
+        self.held_back += other.held_back;
     }
 }
 
@@ -104,7 +112,7 @@ impl Dispatcher {
         loop {
             let stats = self.dispatch_batch().await?;
             total += stats;
-            if stats.rows == 0 {
+            if stats.rows == 0 && stats.held_back == 0 {
                 return Ok(total);
             }
         }
@@ -122,11 +130,14 @@ impl Dispatcher {
         tokio::pin!(shutdown);
         loop {
             match self.dispatch_batch().await {
-                Ok(stats) if stats.rows > 0 => {
+                // A full batch: more are waiting; held-back records are due at once.
+                // Otherwise wait for the next wake-up or poll, which also lets changes
+                // gather into larger batches under load.
+                Ok(stats) if stats.rows >= u64::from(self.batch_size) || stats.held_back > 0 => {
                     total += stats;
                     continue;
                 }
-                Ok(_) => {}
+                Ok(stats) => total += stats,
                 Err(error) => tracing::warn!("capture dispatch failed, retrying: {error}"),
             }
             tokio::select! {
@@ -192,9 +203,13 @@ impl Dispatcher {
         // Fast path: the whole batch without savepoints, its rows deleted with one
         // statement. Only when a listener fails is the batch redone record by record.
         let mut tx = storage.begin().await?;
-        let rows = claim(&mut tx, dialect, storage_namespace(self), self.batch_size).await?;
+        let (rows, held_back) =
+            claim(&mut tx, dialect, storage_namespace(self), self.batch_size).await?;
         let records = group_by_record(rows);
-        let mut stats = DispatchStats::default();
+        let mut stats = DispatchStats {
+            held_back,
+            ..DispatchStats::default()
+        };
         let mut failed = false;
         for record in &records {
             match self.emit(&mut tx, record).await {
@@ -215,8 +230,12 @@ impl Dispatcher {
         }
         tx.rollback().await?;
         let mut tx = storage.begin().await?;
-        let rows = claim(&mut tx, dialect, storage_namespace(self), self.batch_size).await?;
-        let mut stats = DispatchStats::default();
+        let (rows, held_back) =
+            claim(&mut tx, dialect, storage_namespace(self), self.batch_size).await?;
+        let mut stats = DispatchStats {
+            held_back,
+            ..DispatchStats::default()
+        };
         for record in group_by_record(rows) {
             stats += self.dispatch_record(&mut tx, &record).await?;
         }
@@ -248,7 +267,7 @@ impl Dispatcher {
                 Ok(DispatchStats {
                     rows: record.rows.len() as u64,
                     events,
-                    failed: 0,
+                    ..DispatchStats::default()
                 })
             }
             Err(error) => {
@@ -260,10 +279,12 @@ impl Dispatcher {
                     record.key
                 );
                 let now = self.app.storage().dialect().now_micros_sql();
-                // 1 s, 2 s, 4 s … capped at about an hour.
+                // 1 s, 2 s, 4 s … capped at about an hour. PostgreSQL shifts a BIGINT by an
+                // INTEGER only, hence the casts.
                 let backoff = format!(
                     "UPDATE synckit_capture_outbox SET attempts = attempts + 1, last_error = $1, \
-                     retry_at = {now} + 1000000 * (CASE WHEN attempts < 12 THEN (1 << attempts) ELSE 4096 END) \
+                     retry_at = {now} + 1000000 * (CASE WHEN attempts < 12 \
+                     THEN (CAST(1 AS BIGINT) << CAST(attempts AS INTEGER)) ELSE 4096 END) \
                      WHERE model = $2 AND record_key = $3 AND id BETWEEN $4 AND $5"
                 );
                 sqlx::query(AssertSqlSafe(backoff))
@@ -275,9 +296,8 @@ impl Dispatcher {
                     .execute(&mut *conn)
                     .await?;
                 Ok(DispatchStats {
-                    rows: 0,
-                    events: 0,
                     failed: 1,
+                    ..DispatchStats::default()
                 })
             }
         }
@@ -384,7 +404,7 @@ struct RecordRows {
 
 fn group_by_record(rows: Vec<RawRow>) -> Vec<RecordRows> {
     let mut records: Vec<RecordRows> = Vec::new();
-    let mut index = std::collections::HashMap::<(String, String), usize>::new();
+    let mut index = HashMap::<(String, String), usize>::new();
     for row in rows {
         let slot = (row.model.clone(), row.key.clone());
         match index.get(&slot) {
@@ -403,18 +423,20 @@ fn group_by_record(rows: Vec<RawRow>) -> Vec<RecordRows> {
 }
 
 /// Claims up to `limit` due rows, oldest first, skipping records whose earlier rows wait
-/// after an error (and on PostgreSQL, rows or records another dispatcher holds).
+/// after an error (and on PostgreSQL, rows or records another dispatcher holds). Returns
+/// the rows and how many records were held back (see [`hold_back_overtaking`]).
 async fn claim(
     conn: &mut AnyConnection,
     dialect: Dialect,
     namespace: String,
     limit: u32,
-) -> SyncResult<Vec<RawRow>> {
+) -> SyncResult<(Vec<RawRow>, u64)> {
     let now = dialect.now_micros_sql();
+    // `e.retry_at > 0` lets both databases answer from the partial index of waiting rows.
     let not_blocked = format!(
         "o.retry_at <= {now} AND NOT EXISTS (SELECT 1 FROM synckit_capture_outbox e \
-         WHERE e.model = o.model AND e.record_key = o.record_key AND e.id < o.id \
-         AND e.retry_at > {now})"
+         WHERE e.retry_at > 0 AND e.model = o.model AND e.record_key = o.record_key \
+         AND e.id < o.id AND e.retry_at > {now})"
     );
     let columns = "o.id, o.model, o.record_key, o.operation, o.changes, o.origin";
     let rows: Vec<(i64, String, String, String, String, String)> = match dialect {
@@ -441,7 +463,7 @@ async fn claim(
             .await?
         }
     };
-    Ok(rows
+    let rows: Vec<RawRow> = rows
         .into_iter()
         .map(|(id, model, key, operation, changes, origin)| RawRow {
             id,
@@ -451,5 +473,63 @@ async fn claim(
             changes,
             origin,
         })
-        .collect())
+        .collect();
+    match dialect {
+        // One write transaction at a time: the claim saw the whole outbox as it is.
+        Dialect::Sqlite => Ok((rows, 0)),
+        Dialect::Postgres => hold_back_overtaking(conn, rows).await,
+    }
+}
+
+/// PostgreSQL: leaves out the claimed records that still have an earlier row.
+///
+/// The claim reads one snapshot but tries each record's advisory lock as its scan goes. If
+/// another dispatcher held a record while the scan passed its earlier rows (skipped) and
+/// committed before the scan reached a later row, that later row is claimed although the
+/// earlier ones are still there: not yet dispatched (the other batch ended before them) or
+/// waiting after a listener error the snapshot does not show. Now that this transaction
+/// holds the advisory lock of every claimed record, a new statement sees each such earlier
+/// row; its record is left for the next batch, which claims it from its first row.
+async fn hold_back_overtaking(
+    conn: &mut AnyConnection,
+    rows: Vec<RawRow>,
+) -> SyncResult<(Vec<RawRow>, u64)> {
+    let Some(max) = rows.iter().map(|r| r.id).max() else {
+        return Ok((rows, 0));
+    };
+    // Each record's first claimed id (the rows come in id order).
+    let mut firsts: HashMap<(&str, &str), i64> = HashMap::new();
+    for row in &rows {
+        firsts.entry((&row.model, &row.key)).or_insert(row.id);
+    }
+    // The records as one JSON parameter: one statement text whatever their number.
+    let records: Vec<[&str; 2]> = firsts.keys().map(|(m, k)| [*m, *k]).collect();
+    let records = serde_json::to_string(&records)
+        .map_err(|e| SyncError::Failed(format!("cannot encode the claimed records: {e}")))?;
+    let query = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT model, record_key, MIN(id) FROM synckit_capture_outbox \
+         WHERE id < $1 AND (model, record_key) IN \
+         (SELECT r->>0, r->>1 FROM jsonb_array_elements($2::jsonb) r) \
+         GROUP BY model, record_key",
+    )
+    .bind(max)
+    .bind(records);
+    let earliest = query.fetch_all(&mut *conn).await?;
+    let held: HashSet<(String, String)> = earliest
+        .into_iter()
+        .filter(|(model, key, min)| {
+            firsts
+                .get(&(model.as_str(), key.as_str()))
+                .is_some_and(|first| min < first)
+        })
+        .map(|(model, key, _)| (model, key))
+        .collect();
+    if held.is_empty() {
+        return Ok((rows, 0));
+    }
+    let kept = rows
+        .into_iter()
+        .filter(|r| !held.contains(&(r.model.clone(), r.key.clone())))
+        .collect();
+    Ok((kept, held.len() as u64))
 }

@@ -1,6 +1,7 @@
 //! Shared by the capture tests: a `customers` table, a repository over it for the session
 //! path, and a listener that records every event it receives in a table, on the
-//! dispatcher's transaction (as an export job would be).
+//! dispatcher's transaction (as an export job would be), and fails for a customer whose note
+//! is `fail`.
 
 #![allow(dead_code)]
 
@@ -68,6 +69,21 @@ impl RecordingListener {
             EventKind::Write => "write",
             EventKind::Unlink => "unlink",
         };
+        // A customer whose (undeclared) note is `fail` makes the listener fail, as an export
+        // whose remote is down would.
+        let note: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT note FROM customers WHERE id = $1")
+                .bind(event.local_id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((Some(note),)) = note
+            && note == "fail"
+        {
+            return Err(SyncError::Failed(format!(
+                "customer {} cannot be exported now",
+                event.local_id
+            )));
+        }
         let mut fields = event.fields.clone();
         fields.sort();
         sqlx::query(
