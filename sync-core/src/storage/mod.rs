@@ -9,13 +9,16 @@
 mod bindings;
 mod checkpoints;
 mod connect;
+mod connect_error;
 mod import_cursors;
+mod lock_admin;
 mod locks;
 mod time;
 
 pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
-pub use import_cursors::{DueImport, ImportCursors};
-pub use locks::LockGuard;
+pub use import_cursors::{DueImport, ImportCursors, OpenWindow};
+pub use lock_admin::{LockInfo, LockRelease};
+pub use locks::{LOCK_LEASE, LockGuard};
 pub use time::{from_micros, to_micros};
