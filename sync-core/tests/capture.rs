@@ -319,6 +319,10 @@ async fn bad_declarations_are_refused_by_name_and_install_nothing() {
                 "no column `phone`",
             ),
             (
+                CaptureDeclaration::new("customer", "customers", "email").columns(["lastname"]),
+                "key column `email` of table `customers` is of type",
+            ),
+            (
                 CaptureDeclaration::new("customer", "customers", "id").columns(["email; --"]),
                 "column `email; --`",
             ),
@@ -334,6 +338,19 @@ async fn bad_declarations_are_refused_by_name_and_install_nothing() {
         // A good one installs; removing it drops the triggers and stops the capture.
         captures.add(&customers_declaration()).await.unwrap();
         assert!(installed_triggers(&db).await > 0, "{}", db.name);
+        // Declaring the same again (as a program does at each start) installs nothing anew.
+        let installed_at = || async {
+            let (at,): (i64,) =
+                sqlx::query_as("SELECT installed_at FROM synckit_capture_declarations")
+                    .fetch_one(db.storage.pool())
+                    .await
+                    .unwrap();
+            at
+        };
+        let first = installed_at().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        captures.add(&customers_declaration()).await.unwrap();
+        assert_eq!(installed_at().await, first, "{}", db.name);
         let listed = captures.list().await.unwrap();
         assert_eq!(
             listed[0].declaration,

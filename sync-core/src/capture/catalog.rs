@@ -47,13 +47,20 @@ impl Captures {
     }
 
     /// Declares a table as a model's source and installs its triggers, replacing an earlier
-    /// declaration of the same model. A table, key column or column that does not exist is
-    /// refused with its name; nothing is installed then.
+    /// declaration of the same model (the same declaration again changes nothing). A table,
+    /// key column or column that does not exist, or a key column that does not hold integers
+    /// (local ids), is refused with its name; nothing is installed then.
     pub async fn add(&self, decl: &CaptureDeclaration) -> SyncResult<()> {
         decl.validate()?;
         let mut tx = self.storage.begin().await?;
         check_against_table(&mut tx, self.storage.dialect(), decl).await?;
         if let Some(previous) = find(&mut tx, &decl.model).await? {
+            // The same declaration with this build's triggers: nothing to install (a
+            // program may declare at every start without rewriting its schema).
+            if previous.declaration == *decl && previous.trigger_version == TRIGGER_VERSION {
+                tx.rollback().await?;
+                return Ok(());
+            }
             drop_triggers(&mut tx, self.storage.dialect(), &previous.declaration.table).await?;
         }
         let other: Option<(String,)> = sqlx::query_as(
@@ -183,24 +190,24 @@ async fn drop_triggers(conn: &mut AnyConnection, dialect: Dialect, table: &str) 
     Ok(())
 }
 
-/// Refuses a declaration whose table, key column or columns do not exist.
+/// Refuses a declaration whose table, key column or columns do not exist, or whose key
+/// column is not of an integer type (the key is the record's local id).
 async fn check_against_table(
     conn: &mut AnyConnection,
     dialect: Dialect,
     decl: &CaptureDeclaration,
 ) -> SyncResult<()> {
     let sql = match dialect {
-        Dialect::Sqlite => "SELECT name FROM pragma_table_info($1)",
+        Dialect::Sqlite => "SELECT name, type FROM pragma_table_info($1)",
         Dialect::Postgres => {
-            "SELECT column_name::text FROM information_schema.columns \
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1"
         }
     };
-    let existing: Vec<(String,)> = sqlx::query_as(sql)
+    let existing: Vec<(String, String)> = sqlx::query_as(sql)
         .bind(&decl.table)
         .fetch_all(&mut *conn)
         .await?;
-    let existing: Vec<String> = existing.into_iter().map(|(c,)| c).collect();
     if existing.is_empty() {
         return Err(SyncError::invalid_data(
             record_name(&decl.model),
@@ -208,7 +215,7 @@ async fn check_against_table(
             format!("table `{}` does not exist", decl.table),
         ));
     }
-    if !existing.contains(&decl.key_column) {
+    let Some((_, key_type)) = existing.iter().find(|(c, _)| *c == decl.key_column) else {
         return Err(SyncError::invalid_data(
             record_name(&decl.model),
             "key column",
@@ -217,9 +224,21 @@ async fn check_against_table(
                 decl.table, decl.key_column
             ),
         ));
+    };
+    // SQLite's type affinity rule: a declared type containing INT holds integers.
+    if !key_type.to_ascii_uppercase().contains("INT") {
+        return Err(SyncError::invalid_data(
+            record_name(&decl.model),
+            "key column",
+            format!(
+                "key column `{}` of table `{}` is of type `{key_type}`, not an integer type \
+                 (the key is the record's local id)",
+                decl.key_column, decl.table
+            ),
+        ));
     }
     for column in &decl.columns {
-        if !existing.contains(column) {
+        if !existing.iter().any(|(c, _)| c == column) {
             return Err(SyncError::invalid_data(
                 record_name(&decl.model),
                 "columns",
