@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 use sync_core::app::LISTENER_USAGE;
 use sync_core::backend::{BackendKind, NewBackend};
 use sync_core::capture::{CaptureDeclaration, Captures};
-use sync_core::local::{EventKind, Listener, LocalRepository, RecordEvent};
+use sync_core::local::{CustomEvent, EventKind, Listener, LocalRepository, RecordEvent};
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::storage::{Dialect, Storage};
 use sync_core::testing::TestDatabase;
@@ -133,6 +133,26 @@ impl Listener for RecordingListener {
         event: &RecordEvent,
     ) -> SyncResult<()> {
         self.record(ctx, conn, event).await
+    }
+    /// Recorded too, so a test's exact list of events shows that a captured change is a
+    /// record event only, never also a custom one.
+    async fn on_event(
+        &self,
+        ctx: &WorkContext,
+        conn: &mut AnyConnection,
+        event: &CustomEvent,
+    ) -> SyncResult<()> {
+        sqlx::query(
+            "INSERT INTO capture_events (backend_id, model, local_id, kind, fields, origin) \
+             VALUES ($1, $2, 0, $3, '', $4)",
+        )
+        .bind(ctx.backend().id.0)
+        .bind(&event.model)
+        .bind(format!("custom:{}", event.name))
+        .bind(format!("{:?}", event.origin))
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 }
 
