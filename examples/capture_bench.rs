@@ -49,6 +49,12 @@ struct Args {
     /// `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     db: String,
+    /// The dispatcher's batch size (rows per transaction); its default when not given.
+    #[arg(long)]
+    batch: Option<u32>,
+    /// The dispatcher's poll interval in ms; its default when not given.
+    #[arg(long)]
+    poll_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,7 +116,8 @@ async fn open(dialect: Dialect) -> SyncResult<Option<TestDatabase>> {
     }
 }
 
-async fn run_once(dialect: Dialect, capture: bool, seconds: u64) -> SyncResult<Option<Run>> {
+async fn run_once(dialect: Dialect, capture: bool, args: &Args) -> SyncResult<Option<Run>> {
+    let seconds = args.seconds;
     let Some(db) = open(dialect).await? else {
         return Ok(None);
     };
@@ -156,7 +163,13 @@ async fn run_once(dialect: Dialect, capture: bool, seconds: u64) -> SyncResult<O
         Captures::new(&storage)
             .add(&CaptureDeclaration::new("item", "items", "id").columns(["value"]))
             .await?;
-        let d = Dispatcher::new(app.clone());
+        let mut d = Dispatcher::new(app.clone());
+        if let Some(rows) = args.batch {
+            d = d.batch_size(rows);
+        }
+        if let Some(ms) = args.poll_ms {
+            d = d.poll_interval(Duration::from_millis(ms));
+        }
         let until = stopped.clone();
         dispatcher = Some(tokio::spawn(
             async move { d.run_until(until.notified()).await },
@@ -336,7 +349,7 @@ async fn main() -> SyncResult<()> {
                 [true, false]
             };
             for capture in order {
-                let Some(run) = run_once(dialect, capture, args.seconds).await? else {
+                let Some(run) = run_once(dialect, capture, &args).await? else {
                     break;
                 };
                 eprintln!("{dialect:?} round {round} capture {capture}: {run:?}");

@@ -14,6 +14,11 @@ use crate::values::Values;
 /// Writes to local models on one connection (a transaction), emitting events to the
 /// listeners of every enabled backend with this session's origin.
 ///
+/// The connection must be in a transaction: when a written table is also captured
+/// ([`crate::capture`]), the marks that give its change one event with this origin hold for
+/// the transaction. Writes made with [`LocalSession::conn`] are not the session's: on a
+/// captured table they are captured like any other writer's, with origin `local`.
+///
 /// ```
 /// # use sync_core::prelude::*;
 /// # async fn demo(app: App, customers: &dyn LocalRepository) -> SyncResult<()> {
