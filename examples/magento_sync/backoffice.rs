@@ -1,5 +1,6 @@
 //! The example's local application: a small shop back office in SQLite, exposed to Synckit
-//! through one column-mapped repository per table.
+//! through one column-mapped repository per table; the customers table is also captured, so
+//! plain SQL changes to it are exported.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use synckit::capture::{CaptureDeclaration, Captures};
 use synckit::local::LocalRepository;
 use synckit::registry::{ApplyOn, ComponentRegistry};
 use synckit::storage::{Storage, to_micros};
@@ -175,6 +177,18 @@ pub async fn install(storage: &Storage, registry: &mut ComponentRegistry) -> Syn
             Arc::new(TableRepository { table }),
         );
     }
+    // Customers are also edited with plain SQL (the back office's own code, `sqlite3`):
+    // capture the table so those changes are exported too. Declaring again replaces.
+    Captures::new(storage)
+        .add(
+            &CaptureDeclaration::new("customer", "customers", "id").columns([
+                "email",
+                "firstname",
+                "lastname",
+                "group_id",
+            ]),
+        )
+        .await?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use synckit::adapter::{PageRequest, SearchQuery};
 use synckit::backend::{NewBackend, SecretCipher, Secrets, SecretsAtRest};
+use synckit::capture::Dispatcher;
 use synckit::prelude::*;
 use synckit::queue::{JobFilter, JobRegistry, JobState, Worker};
 use synckit::storage::{CheckpointFilter, CheckpointState};
@@ -215,7 +216,6 @@ async fn main() -> SyncResult<()> {
     }
 
     println!("\n2. Changes on both sides");
-    let customers = repository_for(&app.context(backend.clone(), "customer"), "customer")?;
     let invoices = repository_for(
         &app.context(backend.clone(), "account.invoice"),
         "account.invoice",
@@ -226,17 +226,24 @@ async fn main() -> SyncResult<()> {
     )?;
     let orders = repository_for(&app.context(backend.clone(), "sale.order"), "sale.order")?;
     let products = repository_for(&app.context(backend.clone(), "product"), "product")?;
+    // The back office's own code renames customers with plain SQL: the capture triggers
+    // write the changes to the outbox in this transaction, and the dispatcher turns them
+    // into the same events a session write emits.
+    let now = synckit::storage::to_micros(Utc::now());
+    sqlx::query(
+        "UPDATE customers SET lastname = 'Backoffice-' || id, updated_at = $1 WHERE id <= 40",
+    )
+    .bind(now)
+    .execute(storage.pool())
+    .await?;
+    let captured = Dispatcher::new(app.clone()).dispatch_pending().await?;
+    println!(
+        "   plain SQL: 40 customers renamed, {} captured changes dispatched",
+        captured.rows
+    );
+    // The other changes go through a session, which emits its events itself.
     let mut tx = storage.begin().await?;
     let mut session = app.session(&mut tx, Origin::Local);
-    for id in 1..=40 {
-        session
-            .write(
-                &*customers,
-                LocalId(id),
-                &object(json!({"lastname": format!("Backoffice-{id}")})),
-            )
-            .await?;
-    }
     // Orders Magento can still invoice and ship.
     let open: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, status FROM sale_orders WHERE status = 'pending' AND payment_method = 'checkmo' ORDER BY id LIMIT 30",
@@ -277,7 +284,7 @@ async fn main() -> SyncResult<()> {
     drop(session);
     tx.commit().await?;
     println!(
-        "   back office: 40 customers renamed, {} orders invoiced, {} shipped, {} held, 40 stock levels changed",
+        "   back office session: {} orders invoiced, {} shipped, {} held, 40 stock levels changed",
         open.len(),
         open.len().min(20),
         open.len().saturating_sub(20)

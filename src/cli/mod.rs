@@ -26,6 +26,7 @@
 //! print; add one by declaring its module here and a variant in [`Command`].
 
 pub mod backends;
+pub mod capture;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
@@ -80,6 +81,12 @@ pub enum Command {
         /// The backends subcommand.
         #[command(subcommand)]
         command: backends::BackendsCommand,
+    },
+    /// Change capture: which tables are local models' sources (add, list, remove).
+    Capture {
+        /// The capture subcommand.
+        #[command(subcommand)]
+        command: capture::CaptureCommand,
     },
     /// Batch imports per backend and model: run, queue, schedule, show the cursor.
     Imports {
@@ -208,6 +215,7 @@ where
         },
         Command::Jobs { command } => jobs::run(&queue, command).await,
         Command::Backends { command } => backends::run(queue.storage(), command).await,
+        Command::Capture { command } => capture::run(queue.storage(), command).await,
         Command::Locks { command } => locks::run(queue.storage(), command).await,
         Command::Imports { command } => match app(&queue, setup).await {
             Ok((app, _)) => imports::run(&app, command).await,

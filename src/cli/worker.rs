@@ -1,5 +1,6 @@
 //! `synckit worker`: runs queue jobs until SIGTERM or Ctrl-C, until nothing is runnable
-//! (`--until-idle`), or until nothing is due within a limit (`--drain`).
+//! (`--until-idle`), or until nothing is due within a limit (`--drain`), with the
+//! change-capture dispatcher beside them.
 
 use std::time::Duration;
 
@@ -109,28 +110,50 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         // scheduled batch imports that are due their job.
         sync_core::batch::schedule_due_syncs(app.queue()).await?;
         sync_core::sync::enqueue_due_imports(app).await?;
-        if args.drain {
+        // Captured changes first, so the export jobs they cause run in this pass; changes
+        // captured while it runs (jobs writing captured tables) are dispatched beside it.
+        let dispatcher = sync_core::capture::Dispatcher::new(app.clone());
+        dispatcher.dispatch_pending().await?;
+        let capture = dispatcher.clone().spawn();
+        let run = if args.drain {
             let limit = seconds(args.drain_limit, "drain-limit")?;
             eprintln!(
                 "draining: waiting for jobs and retries due within {} s",
                 limit.as_secs_f64()
             );
-            let report = worker.run_until_drained(limit).await?;
-            let stats = report.stats;
-            drained = Some(report);
-            stats
+            worker.run_until_drained(limit).await.map(|report| {
+                let stats = report.stats;
+                drained = Some(report);
+                stats
+            })
         } else {
-            worker.run_until_idle().await?
+            worker.run_until_idle().await
+        };
+        capture.abort();
+        let stats = run?;
+        // What the last jobs wrote to captured tables is dispatched now (rows waiting after
+        // a listener error keep their retry time); the jobs it causes wait for the next run.
+        let late = dispatcher.dispatch_pending().await?;
+        if late.events > 0 {
+            eprintln!(
+                "{} captured change(s) dispatched after the pass: their jobs run with the next worker",
+                late.events
+            );
         }
+        stats
     } else {
         // Periodic forward syncs of the integrations and scheduled batch imports, while the
         // worker runs.
         let tick = Duration::from_secs(30);
         let periodic = sync_core::batch::spawn_periodic_syncs(app.queue().clone(), tick);
         let imports = sync_core::sync::spawn_periodic_imports(app.clone(), tick);
+        // The change-capture dispatcher beside the jobs (one per worker process; on
+        // PostgreSQL several may run).
+        let capture = sync_core::capture::Dispatcher::new(app.clone()).spawn();
         let stats = worker.run_until(shutdown_signal()).await;
         periodic.abort();
         imports.abort();
+        capture.abort();
         stats?
     };
     let summary = format!(

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod binder;
 pub mod binding_cache;
 pub mod binding_model;
+pub mod capture;
 pub mod context;
 pub mod error;
 pub mod ids;

@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use super::events::{EventKind, RecordEvent};
 use super::repository::LocalRepository;
 use crate::app::App;
+use crate::capture::SessionWrite;
 use crate::context::Origin;
 use crate::error::SyncResult;
 use crate::ids::LocalId;
@@ -12,6 +13,11 @@ use crate::values::Values;
 
 /// Writes to local models on one connection (a transaction), emitting events to the
 /// listeners of every enabled backend with this session's origin.
+///
+/// The connection must be in a transaction: when a written table is also captured
+/// ([`crate::capture`]), the marks that give its change one event with this origin hold for
+/// the transaction. Writes made with [`LocalSession::conn`] are not the session's: on a
+/// captured table they are captured like any other writer's, with origin `local`.
 ///
 /// ```
 /// # use sync_core::prelude::*;
@@ -51,7 +57,10 @@ impl<'c> LocalSession<'c> {
         repository: &dyn LocalRepository,
         values: &Values,
     ) -> SyncResult<LocalId> {
-        let id = repository.create(self.conn, values).await?;
+        let mark = self.mark(repository).await?;
+        let created = repository.create(self.conn, values).await;
+        mark.end(self.conn).await?;
+        let id = created?;
         let event = self.event(EventKind::Create, repository.model(), id, values);
         self.app.dispatch(self.conn, &event).await?;
         Ok(id)
@@ -67,7 +76,10 @@ impl<'c> LocalSession<'c> {
         if values.is_empty() {
             return Ok(());
         }
-        repository.write(self.conn, id, values).await?;
+        let mark = self.mark(repository).await?;
+        let written = repository.write(self.conn, id, values).await;
+        mark.end(self.conn).await?;
+        written?;
         let event = self.event(EventKind::Write, repository.model(), id, values);
         self.app.dispatch(self.conn, &event).await
     }
@@ -80,7 +92,18 @@ impl<'c> LocalSession<'c> {
     ) -> SyncResult<()> {
         let event = self.event(EventKind::Unlink, repository.model(), id, &Values::new());
         self.app.dispatch(self.conn, &event).await?;
-        repository.delete(self.conn, id).await
+        let mark = self.mark(repository).await?;
+        let deleted = repository.delete(self.conn, id).await;
+        mark.end(self.conn).await?;
+        deleted
+    }
+
+    /// Marks the transaction for the repository call: a captured table's triggers then
+    /// stamp this session's origin and leave this model's event to the session (one event
+    /// per change).
+    async fn mark(&mut self, repository: &dyn LocalRepository) -> SyncResult<SessionWrite> {
+        let dialect = self.app.storage().dialect();
+        SessionWrite::begin(self.conn, dialect, repository.model(), self.origin).await
     }
 
     fn event(&self, kind: EventKind, model: &str, id: LocalId, values: &Values) -> RecordEvent {
