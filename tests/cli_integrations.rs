@@ -54,7 +54,7 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
         .await
         .unwrap();
         assert!(
-            added.contains("shop") && added.contains("two-way (local wins)"),
+            added.contains("shop") && added.contains("two-way (conflicts: local_wins)"),
             "{name}: {added}"
         );
 
@@ -155,7 +155,8 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
             .await
             .unwrap();
         assert!(
-            statuses.contains("customer export completed") && statuses.contains("last_sync_at"),
+            statuses.contains("customer export completed")
+                && statuses.contains("\"import_cursor\""),
             "{name}: {statuses}"
         );
         sim.shutdown().await;

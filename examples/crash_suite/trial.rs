@@ -8,9 +8,10 @@ use magento_sim::data::rng::Rng;
 use magento_sim::{ApiVersion, Faults, Simulator};
 use serde_json::{Value, json};
 use synckit::backend::{Backend, NewBackend, Secrets};
-use synckit::batch::{NewIntegration, SyncPriority, schedule_forward_sync};
+use synckit::batch::{NewIntegration, schedule_forward_sync};
 use synckit::prelude::*;
 use synckit::queue::JobFunction;
+use synckit::sync::ConflictPolicy;
 use synckit::sync::{ImportBatchArgs, ImportBatchJob, ImportMode, repository_for};
 use tokio::process::Child;
 
@@ -133,7 +134,10 @@ async fn stage(plan: &TrialPlan) -> SyncResult<Stage> {
     let integration = db
         .storage
         .integrations()
-        .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(SyncPriority::Remote))
+        .create(
+            NewIntegration::new(backend.id, "shop", ["customer"])
+                .two_way(ConflictPolicy::RemoteWins),
+        )
         .await?;
     let mut registry = ComponentRegistry::new();
     synckit_magento::register(&mut registry);

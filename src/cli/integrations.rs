@@ -11,9 +11,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use sync_core::backend::Backend;
 use sync_core::batch::{
     CleanupPolicy, ConnectorRun, ExecutionFilter, INTEGRATION_TYPE_USAGE, Integration,
-    IntegrationType, JobExecution, NewIntegration, SyncOptions, SyncPriority, cleanup,
-    forward_sync, request_reverse_sync, reverse_sync, schedule_forward_sync,
+    IntegrationType, JobExecution, NewIntegration, SyncOptions, cleanup, forward_sync,
+    request_reverse_sync, reverse_sync, schedule_forward_sync,
 };
+use sync_core::sync::ConflictPolicy;
 use sync_core::{App, LocalId, SyncError, SyncResult};
 
 /// The `integrations` subcommands.
@@ -61,13 +62,30 @@ pub enum IntegrationsCommand {
     },
 }
 
-/// Which side wins a conflict.
+/// How a field changed on both sides is settled: Oro's sync priorities `remote` and
+/// `local`, or another conflict policy of the record jobs.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PriorityArg {
-    /// The remote value wins.
+    /// The remote value wins (`remote_wins`).
     Remote,
-    /// The local value wins.
+    /// The local value wins (`local_wins`).
     Local,
+    /// The side modified last wins (`newest_wins`).
+    Newest,
+    /// Neither: the field is left for a human, as a checkpoint (`field_merge`).
+    FieldMerge,
+}
+
+impl PriorityArg {
+    /// The conflict policy it stands for.
+    pub fn policy(self) -> ConflictPolicy {
+        match self {
+            PriorityArg::Remote => ConflictPolicy::RemoteWins,
+            PriorityArg::Local => ConflictPolicy::LocalWins,
+            PriorityArg::Newest => ConflictPolicy::NewestWins,
+            PriorityArg::FieldMerge => ConflictPolicy::FieldMerge,
+        }
+    }
 }
 
 /// Arguments of `integrations add`.
@@ -82,7 +100,8 @@ pub struct AddArgs {
     /// A connector to enable, in run order (repeat the option).
     #[arg(long = "connector", required = true)]
     pub connectors: Vec<String>,
-    /// Send local changes back (reverse sync) with this priority on conflicts.
+    /// Send local changes back (reverse sync), settling a field changed on both sides with
+    /// this priority (stored and shown as its conflict policy).
     #[arg(long, value_enum)]
     pub two_way: Option<PriorityArg>,
     /// Log skipped items as errors.
@@ -171,10 +190,7 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
             let mut new = NewIntegration::new(backend.id, &args.name, args.connectors)
                 .log_warnings(args.log_warnings);
             if let Some(priority) = args.two_way {
-                new = new.two_way(match priority {
-                    PriorityArg::Remote => SyncPriority::Remote,
-                    PriorityArg::Local => SyncPriority::Local,
-                });
+                new = new.two_way(priority.policy());
             }
             if let Some(owner) = args.owner {
                 new = new.default_owner(owner);
@@ -349,7 +365,7 @@ async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
 fn describe(integration: &Integration) -> String {
     let settings = &integration.settings;
     let direction = if settings.two_way {
-        format!("two-way ({} wins)", settings.sync_priority.as_str())
+        format!("two-way (conflicts: {})", settings.conflict_policy)
     } else {
         "one-way".to_owned()
     };

@@ -1,4 +1,4 @@
-//! Integrations, connectors, forward sync with status rows and cursors, periodic scheduling
+//! Integrations, connectors, forward sync with status rows and the shared import cursor, periodic scheduling
 //! and cleanup, on SQLite and PostgreSQL.
 
 use std::time::Duration;
@@ -98,7 +98,21 @@ async fn forward_sync_runs_connectors_in_order_with_status_rows_and_cursors() {
             warning.contains("no email") && warning.contains("Bob"),
             "{warning}"
         );
-        assert_eq!(customer.data["last_sync_at"], json!(last_customer_stamp));
+        // The cursor is the (backend, model) import cursor, shown in the status row.
+        assert_eq!(
+            customer.data[sync_core::batch::IMPORT_CURSOR_KEY]["since"],
+            json!(last_customer_stamp)
+        );
+        let since = db
+            .storage
+            .import_cursors()
+            .since(shop.backend.id, "customer")
+            .await
+            .unwrap();
+        assert_eq!(
+            since.map(sync_core::batch::format_time),
+            Some(last_customer_stamp.clone())
+        );
         let execution = report.runs[2].execution.as_ref().unwrap();
         assert_eq!(execution.status, BatchStatus::Completed);
         assert_eq!(execution.integration_id, Some(integration.id));

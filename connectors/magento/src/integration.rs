@@ -21,7 +21,8 @@
 //! run outside an integration.
 //!
 //! ```no_run
-//! use sync_core::batch::{NewIntegration, SyncOptions, SyncPriority, forward_sync};
+//! use sync_core::batch::{NewIntegration, SyncOptions, forward_sync};
+//! use sync_core::sync::ConflictPolicy;
 //! use sync_core::prelude::*;
 //!
 //! # async fn demo(storage: Storage, backend: Backend) -> SyncResult<()> {
@@ -32,7 +33,7 @@
 //! let app = App::new(registry, storage.clone()).await?;
 //! let integration = storage
 //!     .integrations()
-//!     .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(SyncPriority::Remote))
+//!     .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(ConflictPolicy::RemoteWins))
 //!     .await?;
 //! let report = forward_sync(&app, integration.id, SyncOptions::default()).await?;
 //! # Ok(()) }

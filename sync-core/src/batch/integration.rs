@@ -3,7 +3,7 @@
 //! An integration is Oro's "channel". Synckit already has the backend (kind, version,
 //! settings, secrets, enabled flag): the integration adds what Oro keeps next to it — the
 //! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way,
-//! sync priority, log warnings), the default owner and the periodic sync interval — in
+//! conflict policy — Oro's sync priority —, log warnings), the default owner and the periodic sync interval — in
 //! `sync_integrations`, one row per backend. One per backend because a sync stamps its local
 //! writes with its backend as origin: that is what keeps them from triggering a reverse sync,
 //! and it could not tell two integrations of one backend apart.
@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -25,60 +24,30 @@ use crate::sync::ConflictPolicy;
 /// remote side's servers (Oro's `mistiming_assumption_interval`).
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(300);
 
-/// Which side wins a field both sides changed since the last sync (Oro's `syncPriority`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncPriority {
-    /// The remote value wins (Oro's default).
-    #[default]
-    Remote,
-    /// The local value wins.
-    Local,
-}
-
-impl SyncPriority {
-    /// The stored name: `remote` or `local`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncPriority::Remote => "remote",
-            SyncPriority::Local => "local",
-        }
-    }
-
-    /// The three-way merge policy it stands for.
-    pub fn policy(self) -> ConflictPolicy {
-        match self {
-            SyncPriority::Remote => ConflictPolicy::RemoteWins,
-            SyncPriority::Local => ConflictPolicy::LocalWins,
-        }
-    }
-}
-
-impl std::str::FromStr for SyncPriority {
-    type Err = SyncError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "remote" => Ok(SyncPriority::Remote),
-            "local" => Ok(SyncPriority::Local),
-            other => Err(SyncError::invalid_data(
-                "integration",
-                "sync_priority",
-                format!("`{other}` is neither `remote` nor `local`"),
-            )),
-        }
-    }
-}
-
 /// How an integration synchronizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncSettings {
     /// Whether local changes are sent back (reverse sync).
     pub two_way: bool,
-    /// Who wins a conflict.
-    pub sync_priority: SyncPriority,
+    /// How a field changed on both sides since the last sync is settled: Oro's sync
+    /// priority, `remote` ([`ConflictPolicy::RemoteWins`], the default) or `local`
+    /// ([`ConflictPolicy::LocalWins`]), or any other policy of the record jobs (a
+    /// [`ConflictPolicy::FieldMerge`] leaves a checkpoint). It replaces the backend's own
+    /// `conflict_policy` in the integration's jobs.
+    pub conflict_policy: ConflictPolicy,
     /// Whether skipped items are also logged as errors ("log warnings as errors").
     pub log_warnings: bool,
+}
+
+impl Default for SyncSettings {
+    /// One-way, remote wins (Oro's default priority), warnings not logged as errors.
+    fn default() -> Self {
+        SyncSettings {
+            two_way: false,
+            conflict_policy: ConflictPolicy::RemoteWins,
+            log_warnings: false,
+        }
+    }
 }
 
 /// One stored integration.
@@ -143,10 +112,11 @@ impl NewIntegration {
     /// An enabled, one-way integration of `backend_id` with these connectors.
     ///
     /// ```
-    /// use sync_core::batch::{NewIntegration, SyncPriority};
+    /// use sync_core::batch::NewIntegration;
+    /// use sync_core::sync::ConflictPolicy;
     /// use sync_core::BackendId;
     /// let new = NewIntegration::new(BackendId(1), "shop", ["customer", "order"])
-    ///     .two_way(SyncPriority::Local);
+    ///     .two_way(ConflictPolicy::LocalWins);
     /// assert!(new.settings.two_way);
     /// ```
     pub fn new<S: Into<String>>(
@@ -166,10 +136,11 @@ impl NewIntegration {
         }
     }
 
-    /// Turns two-way sync on with this priority.
-    pub fn two_way(mut self, priority: SyncPriority) -> Self {
+    /// Turns two-way sync on with this conflict policy (Oro's sync priority `remote` is
+    /// [`ConflictPolicy::RemoteWins`], `local` is [`ConflictPolicy::LocalWins`]).
+    pub fn two_way(mut self, policy: ConflictPolicy) -> Self {
         self.settings.two_way = true;
-        self.settings.sync_priority = priority;
+        self.settings.conflict_policy = policy;
         self
     }
 
@@ -211,7 +182,7 @@ impl Storage {
     }
 }
 
-const COLUMNS: &str = "id, backend_id, name, connectors, enabled, two_way, sync_priority, log_warnings, \
+const COLUMNS: &str = "id, backend_id, name, connectors, enabled, two_way, conflict_policy, log_warnings, \
                        default_owner_id, sync_interval_secs, settings, created_at, updated_at";
 
 impl Integrations<'_> {
@@ -222,7 +193,7 @@ impl Integrations<'_> {
     pub async fn create(&self, new: NewIntegration) -> SyncResult<Integration> {
         let now = to_micros(Utc::now());
         let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO sync_integrations (backend_id, name, connectors, enabled, two_way, sync_priority, \
+            "INSERT INTO sync_integrations (backend_id, name, connectors, enabled, two_way, conflict_policy, \
              log_warnings, default_owner_id, sync_interval_secs, settings, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
         )))
@@ -231,7 +202,7 @@ impl Integrations<'_> {
         .bind(Value::from(new.connectors.clone()).to_string())
         .bind(i64::from(new.enabled))
         .bind(i64::from(new.settings.two_way))
-        .bind(new.settings.sync_priority.as_str())
+        .bind(new.settings.conflict_policy.as_str())
         .bind(i64::from(new.settings.log_warnings))
         .bind(new.default_owner_id)
         .bind(new.sync_interval.map(secs))
@@ -304,11 +275,11 @@ impl Integrations<'_> {
     /// Replaces the sync settings.
     pub async fn set_settings(&self, id: i64, settings: SyncSettings) -> SyncResult<()> {
         let done = sqlx::query(
-            "UPDATE sync_integrations SET two_way = $1, sync_priority = $2, log_warnings = $3, updated_at = $4 \
+            "UPDATE sync_integrations SET two_way = $1, conflict_policy = $2, log_warnings = $3, updated_at = $4 \
              WHERE id = $5",
         )
         .bind(i64::from(settings.two_way))
-        .bind(settings.sync_priority.as_str())
+        .bind(settings.conflict_policy.as_str())
         .bind(i64::from(settings.log_warnings))
         .bind(to_micros(Utc::now()))
         .bind(id)
@@ -351,7 +322,12 @@ fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
     let connectors: String = row.try_get("connectors")?;
     let connectors: Vec<String> = serde_json::from_str(&connectors)
         .map_err(|e| SyncError::invalid_data(record(), "connectors", e.to_string()))?;
-    let priority: String = row.try_get("sync_priority")?;
+    let policy: String = row.try_get("conflict_policy")?;
+    let conflict_policy = policy
+        .parse()
+        .map_err(|e: crate::sync::UnknownConflictPolicy| {
+            SyncError::invalid_data(record(), "conflict_policy", e.to_string())
+        })?;
     let extra: String = row.try_get("settings")?;
     let extra: Value = serde_json::from_str(&extra)
         .map_err(|e| SyncError::invalid_data(record(), "settings", e.to_string()))?;
@@ -363,7 +339,7 @@ fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         settings: SyncSettings {
             two_way: row.try_get::<i64, _>("two_way")? != 0,
-            sync_priority: priority.parse()?,
+            conflict_policy,
             log_warnings: row.try_get::<i64, _>("log_warnings")? != 0,
         },
         default_owner_id: row.try_get("default_owner_id")?,

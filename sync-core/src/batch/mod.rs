@@ -64,14 +64,12 @@ pub use execution::{
 };
 pub use execution_status::{BatchStatus, ExitStatus};
 pub use forward::{SyncOptions, SyncReport, forward_sync};
-pub use integration::{
-    DEFAULT_OVERLAP, Integration, Integrations, NewIntegration, SyncPriority, SyncSettings,
-};
+pub use integration::{DEFAULT_OVERLAP, Integration, Integrations, NewIntegration, SyncSettings};
 pub use job::{JobOutcome, run_job};
 pub use reader::{
     BACKEND_ADAPTER_USAGE, ENTITY_BY_ID, EntityByIdReader, LOCAL_CURSOR, LOCAL_MODIFIED_SINCE,
-    LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_CURSOR,
-    REMOTE_PAGING, RemotePagingReader, format_time, parse_time, register_builtins,
+    LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_PAGING,
+    RemotePagingReader, format_time, parse_time, register_builtins,
 };
 pub use record_flows::{
     FLOW_OUTCOMES, FlowOutcomes, RECORD_IMPORT, RecordImportProcessor, TWO_WAY_EXPORT,
@@ -81,7 +79,7 @@ pub use reverse::{
     ReverseSyncArgs, ReverseSyncJob, ReverseSyncListener, pending_ids, queued_job,
     request_reverse_sync, reverse_sync,
 };
-pub use run::ConnectorRun;
+pub use run::{ConnectorRun, IMPORT_CURSOR_KEY};
 pub use schedule::{
     ForwardSyncArgs, ForwardSyncJob, schedule_due_syncs, schedule_forward_sync,
     spawn_periodic_syncs,

@@ -40,8 +40,8 @@ use crate::error::{SyncError, SyncResult};
 use crate::ids::{ExternalId, LocalId};
 use crate::registry::{ApplyOn, ComponentRegistry};
 use crate::sync::{
-    ConflictPolicyOverride, ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for,
-    export_merged_record, import_record, import_record_data,
+    ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for, export_merged_record,
+    import_record, import_record_data,
 };
 
 /// The usage of [`RecordImportProcessor`].
@@ -78,12 +78,11 @@ where
 }
 
 /// The context of a step's record work: in an integration, a field changed on both sides
-/// goes to the side of its sync priority instead of the backend's conflict policy.
-fn with_sync_priority(ctx: WorkContext, step: &StepContext) -> WorkContext {
+/// is settled by the integration's conflict policy (its sync priority) instead of the
+/// backend's; the merge and the checkpoint are the record flows' own either way.
+fn with_integration_policy(ctx: WorkContext, step: &StepContext) -> WorkContext {
     match step.integration() {
-        Some(integration) => ctx.with_extra(ConflictPolicyOverride(
-            integration.settings.sync_priority.policy(),
-        )),
+        Some(integration) => ctx.with_conflict_policy(integration.settings.conflict_policy),
         None => ctx,
     }
 }
@@ -165,7 +164,7 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
             .unwrap_or("id")
             .to_owned();
         let external_id = external_id_of(&ctx, &item, &id_field)?;
-        let ctx = with_sync_priority(ctx, step);
+        let ctx = with_integration_policy(ctx, step);
         let spec: &S = &self.spec;
         // The step's start is before the page holding this record was read: a remote change
         // made since is newer than the binding's sync date, so no later run misses it.
@@ -246,7 +245,7 @@ impl<S: ImportSpec + ExportSpec> ItemProcessor for TwoWayExportProcessor<S> {
         };
         let spec: &S = &self.spec;
         if let Some(external_id) = &external_id {
-            let ctx = with_sync_priority(ctx.clone(), step);
+            let ctx = with_integration_policy(ctx.clone(), step);
             with_lock_retries(|| import_record(spec, &ctx, external_id, false)).await?;
         }
         // Merged above with the integration's priority: the export must not merge again

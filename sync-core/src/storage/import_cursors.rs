@@ -167,6 +167,30 @@ impl ImportCursors<'_> {
         Ok(())
     }
 
+    /// Takes a cursor from elsewhere (an upgraded connector cursor): the window starts at
+    /// `since`, or where it already does when that is later (both sides imported what came
+    /// before their own), and any open window is kept.
+    pub async fn adopt(
+        &self,
+        backend_id: BackendId,
+        model: &str,
+        since: DateTime<Utc>,
+    ) -> SyncResult<()> {
+        sqlx::query(
+            "INSERT INTO sync_import_cursors (backend_id, model, since, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (backend_id, model) DO UPDATE SET \
+             since = CASE WHEN sync_import_cursors.since IS NOT NULL AND sync_import_cursors.since > excluded.since \
+             THEN sync_import_cursors.since ELSE excluded.since END, updated_at = excluded.updated_at",
+        )
+        .bind(backend_id.0)
+        .bind(model)
+        .bind(to_micros(since))
+        .bind(to_micros(Utc::now()))
+        .execute(self.storage.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Runs the import of `model` on `backend_id` every `every`, the first time at the next
     /// tick. The cursor is kept.
     pub async fn schedule(

@@ -20,7 +20,7 @@ mod importer;
 mod jobs;
 mod keyset;
 mod page_importer;
-mod two_way;
+pub(crate) mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
 pub use batch_importer::{
@@ -51,6 +51,6 @@ pub use jobs::{
 pub use keyset::{KeysetPager, KeysetPosition};
 pub use page_importer::import_page_data;
 pub use two_way::{
-    ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,
+    ConflictPolicy, FieldConflict, Merge, OPEN_CONFLICTS, Side, UnknownConflictPolicy,
     merge_three_way, open_conflicts, record_open_conflicts,
 };
