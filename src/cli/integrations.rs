@@ -14,6 +14,7 @@ use sync_core::batch::{
     IntegrationType, JobExecution, NewIntegration, SyncOptions, cleanup, forward_sync,
     request_reverse_sync, reverse_sync, schedule_forward_sync,
 };
+use sync_core::storage::ScheduledWork;
 use sync_core::sync::ConflictPolicy;
 use sync_core::{App, LocalId, SyncError, SyncResult};
 
@@ -110,7 +111,8 @@ pub struct AddArgs {
     /// The local owner of the records it creates.
     #[arg(long)]
     pub owner: Option<i64>,
-    /// Run a forward sync this often (seconds) from the workers.
+    /// Run a forward sync this often (seconds) from the workers: a schedule, as `schedules add
+    /// forward-sync` adds.
     #[arg(long)]
     pub every: Option<u64>,
 }
@@ -174,7 +176,7 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
     match command {
         IntegrationsCommand::List => {
             for integration in integrations.list().await? {
-                line(&mut out, describe(&integration));
+                line(&mut out, describe(app, &integration).await?);
             }
             if out.is_empty() {
                 line(&mut out, "no integrations".into());
@@ -199,7 +201,10 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
                 new = new.every(Duration::from_secs(secs));
             }
             let integration = integrations.create(new).await?;
-            line(&mut out, format!("added {}", describe(&integration)));
+            line(
+                &mut out,
+                format!("added {}", describe(app, &integration).await?),
+            );
         }
         IntegrationsCommand::Enable { integration } => {
             let integration = find(app, &integration).await?;
@@ -349,7 +354,7 @@ fn line(out: &mut String, text: String) {
 }
 
 /// An integration by name, or by id when the text is a number.
-async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
+pub(crate) async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
     let integrations = app.storage().integrations();
     if let Some(integration) = integrations.by_name(name_or_id).await? {
         return Ok(integration);
@@ -362,18 +367,25 @@ async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
     }
 }
 
-fn describe(integration: &Integration) -> String {
+/// One line per integration; its periodic forward sync is its schedule's.
+async fn describe(app: &App, integration: &Integration) -> SyncResult<String> {
     let settings = &integration.settings;
     let direction = if settings.two_way {
         format!("two-way (conflicts: {})", settings.conflict_policy)
     } else {
         "one-way".to_owned()
     };
-    let every = integration
-        .sync_interval
-        .map(|d| format!(", every {}s", d.as_secs()))
+    let schedule = app
+        .storage()
+        .schedules()
+        .get(&ScheduledWork::ForwardSync {
+            integration_id: integration.id,
+        })
+        .await?;
+    let every = schedule
+        .map(|s| format!(", every {}s (schedule #{})", s.every.as_secs(), s.id))
         .unwrap_or_default();
-    format!(
+    Ok(format!(
         "#{} {} backend {} {} connectors [{}] {direction}{every}",
         integration.id,
         integration.name,
@@ -384,7 +396,7 @@ fn describe(integration: &Integration) -> String {
             "disabled"
         },
         integration.connectors.join(", "),
-    )
+    ))
 }
 
 fn show_run(out: &mut String, run: &ConnectorRun) {

@@ -25,6 +25,7 @@ pub mod local;
 pub mod mapper;
 pub mod queue;
 pub mod registry;
+pub mod scheduler;
 pub mod storage;
 pub mod sync;
 pub mod testing;

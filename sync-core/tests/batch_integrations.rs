@@ -6,9 +6,11 @@ use std::time::Duration;
 use serde_json::json;
 use sync_core::batch::{
     BatchStatus, CleanupPolicy, Connector, IntegrationType, JobCatalog, JobType, NewIntegration,
-    StatusCode, SyncOptions, cleanup, forward_sync, schedule_due_syncs,
+    StatusCode, SyncOptions, cleanup, forward_sync,
 };
 use sync_core::registry::ComponentRegistry;
+use sync_core::scheduler::enqueue_due;
+use sync_core::storage::ScheduledWork;
 use sync_core::testing::test_databases;
 use sync_core::{SyncError, storage::Storage};
 
@@ -329,12 +331,20 @@ async fn periodic_syncs_are_scheduled_once_per_interval() {
             )
             .await
             .unwrap();
+        let enqueued: Vec<ScheduledWork> = enqueue_due(&shop.queue)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.work)
+            .collect();
         assert_eq!(
-            schedule_due_syncs(&shop.queue).await.unwrap(),
-            [integration.id]
+            enqueued,
+            [ScheduledWork::ForwardSync {
+                integration_id: integration.id
+            }]
         );
         // Not due again within the interval.
-        assert!(schedule_due_syncs(&shop.queue).await.unwrap().is_empty());
+        assert!(enqueue_due(&shop.queue).await.unwrap().is_empty());
         let (jobs,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE name = 'batch.forward_sync'")
                 .fetch_one(db.storage.pool())

@@ -3,8 +3,8 @@
 //! An integration is Oro's "channel". Synckit already has the backend (kind, version,
 //! settings, secrets, enabled flag): the integration adds what Oro keeps next to it — the
 //! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way,
-//! conflict policy — Oro's sync priority —, log warnings), the default owner and the periodic sync interval — in
-//! `sync_integrations`, one row per backend. One per backend because a sync stamps its local
+//! conflict policy — Oro's sync priority —, log warnings), the default owner — in `sync_integrations`, one row per backend (its periodic forward
+//! sync is a schedule of the one scheduler, [`crate::scheduler`]). One per backend because a sync stamps its local
 //! writes with its backend as origin: that is what keeps them from triggering a reverse sync,
 //! and it could not tell two integrations of one backend apart.
 
@@ -17,7 +17,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{SyncError, SyncResult};
 use crate::ids::BackendId;
-use crate::storage::{Storage, from_micros, to_micros};
+use crate::storage::{ScheduledWork, Storage, from_micros, set_schedule_on, to_micros};
 use crate::sync::ConflictPolicy;
 
 /// The default overlap subtracted from an incremental cursor, for clock skew between the
@@ -67,8 +67,6 @@ pub struct Integration {
     pub settings: SyncSettings,
     /// The local owner stamped on records it creates, if any (Oro's default owner).
     pub default_owner_id: Option<i64>,
-    /// Run a forward sync this often from the worker; `None`: only on demand.
-    pub sync_interval: Option<Duration>,
     /// Extra settings (JSON object), e.g. `overlap_secs`.
     pub extra: Value,
     /// When it was created.
@@ -102,7 +100,8 @@ pub struct NewIntegration {
     pub settings: SyncSettings,
     /// The default owner.
     pub default_owner_id: Option<i64>,
-    /// The periodic sync interval.
+    /// Run a forward sync this often from the workers: a schedule created with the
+    /// integration (see [`Storage::schedules`]).
     pub sync_interval: Option<Duration>,
     /// Extra settings (JSON object).
     pub extra: Value,
@@ -156,7 +155,8 @@ impl NewIntegration {
         self
     }
 
-    /// Runs a forward sync this often from the worker.
+    /// Runs a forward sync this often from the workers: [`Integrations::create`] adds its
+    /// schedule ([`ScheduledWork::ForwardSync`]) in the same transaction.
     pub fn every(mut self, interval: Duration) -> Self {
         self.sync_interval = Some(interval);
         self
@@ -183,7 +183,7 @@ impl Storage {
 }
 
 const COLUMNS: &str = "id, backend_id, name, connectors, enabled, two_way, conflict_policy, log_warnings, \
-                       default_owner_id, sync_interval_secs, settings, created_at, updated_at";
+                       default_owner_id, settings, created_at, updated_at";
 
 impl Integrations<'_> {
     /// Creates an integration.
@@ -192,10 +192,11 @@ impl Integrations<'_> {
     /// The name is taken, or the backend already has an integration.
     pub async fn create(&self, new: NewIntegration) -> SyncResult<Integration> {
         let now = to_micros(Utc::now());
+        let mut tx = self.storage.begin().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO sync_integrations (backend_id, name, connectors, enabled, two_way, conflict_policy, \
-             log_warnings, default_owner_id, sync_interval_secs, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+             log_warnings, default_owner_id, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
         )))
         .bind(new.backend_id.0)
         .bind(&new.name)
@@ -205,10 +206,9 @@ impl Integrations<'_> {
         .bind(new.settings.conflict_policy.as_str())
         .bind(i64::from(new.settings.log_warnings))
         .bind(new.default_owner_id)
-        .bind(new.sync_interval.map(secs))
         .bind(new.extra.to_string())
         .bind(now)
-        .fetch_one(self.storage.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => SyncError::Failed(format!(
@@ -217,7 +217,15 @@ impl Integrations<'_> {
             )),
             _ => SyncError::from(e),
         })?;
-        integration_from_row(&row)
+        let integration = integration_from_row(&row)?;
+        if let Some(every) = new.sync_interval {
+            let work = ScheduledWork::ForwardSync {
+                integration_id: integration.id,
+            };
+            set_schedule_on(&mut tx, &work, every).await?;
+        }
+        tx.commit().await?;
+        Ok(integration)
     }
 
     /// An integration by id.
@@ -312,10 +320,6 @@ fn found(rows: u64, id: i64) -> SyncResult<()> {
     Ok(())
 }
 
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
 fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
     let id: i64 = row.try_get("id")?;
     let record = || format!("integration {id}");
@@ -343,9 +347,6 @@ fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
             log_warnings: row.try_get::<i64, _>("log_warnings")? != 0,
         },
         default_owner_id: row.try_get("default_owner_id")?,
-        sync_interval: row
-            .try_get::<Option<i64>, _>("sync_interval_secs")?
-            .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0))),
         extra,
         created_at: from_micros(row.try_get("created_at")?),
         updated_at: from_micros(row.try_get("updated_at")?),

@@ -20,13 +20,16 @@
 //!   settings; **connectors** ([`Connector`]) gathered in an [`IntegrationType`] per backend
 //!   kind with the job file they use.
 //! - **Forward sync** ([`forward_sync`]): connectors in order, gated, each with a status
-//!   row and an incremental cursor; periodically from the worker ([`schedule_due_syncs`]).
+//!   row, reading from the (backend, model) import cursor the batch imports share
+//!   ([`crate::storage::ImportCursors`]); periodically as a schedule of the one scheduler
+//!   ([`crate::scheduler`]).
 //! - **Reverse sync** ([`ReverseSyncListener`], [`request_reverse_sync`], [`reverse_sync`]):
 //!   a local change schedules the connector's export job with the entity's id; a request
 //!   while one is queued is merged into it, never lost; each entity settles on its own.
 //! - **Record flows** ([`RecordImportProcessor`], [`TwoWayExportProcessor`],
 //!   [`FlowOutcomes`]): steps that run the record import and the crash-safe record export
-//!   of a connector's spec, settling conflicts with the integration's sync priority.
+//!   of a connector's spec, settling conflicts with the integration's conflict policy (its
+//!   sync priority, a [`ConflictPolicy`](crate::sync::ConflictPolicy)).
 //! - **Cleanup** ([`cleanup`]) of old statuses and executions, keeping each connector's
 //!   latest cursor.
 //!
@@ -80,10 +83,7 @@ pub use reverse::{
     request_reverse_sync, reverse_sync,
 };
 pub use run::{ConnectorRun, IMPORT_CURSOR_KEY};
-pub use schedule::{
-    ForwardSyncArgs, ForwardSyncJob, schedule_due_syncs, schedule_forward_sync,
-    spawn_periodic_syncs,
-};
+pub use schedule::{ForwardSyncArgs, ForwardSyncJob, schedule_forward_sync};
 pub use status::{ConnectorStatus, NewStatus, StatusCode, Statuses, stats_message};
 
 /// Adds the batch queue jobs ([`ForwardSyncJob`], [`ReverseSyncJob`]) to a worker's registry.

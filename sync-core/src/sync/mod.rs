@@ -28,8 +28,7 @@ pub use batch_importer::{
     import_page,
 };
 pub use batch_job::{
-    BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode,
-    enqueue_due_imports, run_batch_import, spawn_periodic_imports,
+    BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode, run_batch_import,
 };
 pub use components::{
     BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
