@@ -63,7 +63,8 @@ pub struct ImportArgs {
     /// Which backend and model.
     #[command(flatten)]
     pub target: Target,
-    /// Import everything instead of resuming from the cursor.
+    /// Import everything instead of resuming from the cursor (the same as `integrations sync
+    /// --force`).
     #[arg(long)]
     pub full: bool,
     /// Write the pages in this run instead of delaying one job per record (an initial load).

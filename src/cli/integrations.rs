@@ -52,7 +52,7 @@ pub enum IntegrationsCommand {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
-    /// Remove old statuses and executions (keeping each connector's latest cursor).
+    /// Remove old statuses and executions (keeping each connector's latest completed status).
     Cleanup {
         /// Remove completed statuses and finished executions older than this many days.
         #[arg(long, default_value_t = 7)]
@@ -125,7 +125,8 @@ pub struct SyncArgs {
     /// Only this connector.
     #[arg(long)]
     pub connector: Option<String>,
-    /// A full re-sync, ignoring the connectors' cursors.
+    /// A full re-sync: read everything whatever the (backend, model) import cursor, then move
+    /// it (the same as `imports run --full`).
     #[arg(long)]
     pub force: bool,
     /// Delay a job for the workers instead of running here.

@@ -2,9 +2,10 @@
 //!
 //! An integration is Oro's "channel". Synckit already has the backend (kind, version,
 //! settings, secrets, enabled flag): the integration adds what Oro keeps next to it — the
-//! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way,
-//! conflict policy — Oro's sync priority —, log warnings), the default owner — in `sync_integrations`, one row per backend (its periodic forward
-//! sync is a schedule of the one scheduler, [`crate::scheduler`]). One per backend because a sync stamps its local
+//! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way, its
+//! conflict policy — Oro's sync priority — and log warnings) and the default owner — in
+//! `sync_integrations`, one row per backend; its periodic forward sync is a schedule of the
+//! one scheduler ([`crate::scheduler`]). One per backend because a sync stamps its local
 //! writes with its backend as origin: that is what keeps them from triggering a reverse sync,
 //! and it could not tell two integrations of one backend apart.
 

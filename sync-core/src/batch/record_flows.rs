@@ -111,7 +111,7 @@ where
 
 /// Imports each remote record a step reads (Oro's import strategy) through the record
 /// import flow of the connector's spec: dependencies first, mapping, the two-way merge
-/// under the integration's sync priority, the local write with the backend as origin, the
+/// under the integration's conflict policy, the local write with the backend as origin, the
 /// binding. Each record commits on its own.
 ///
 /// Counts a created local record as added and an updated one as updated; a record already
@@ -199,7 +199,7 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
 ///
 /// 1. a record already bound is first merged with the remote record by the import flow:
 ///    fields changed on one side take that side's value, a field changed on both sides goes
-///    to the side of the integration's sync priority, and the remote winners are written
+///    by the integration's conflict policy, and the remote winners are written
 ///    locally with the backend as origin (so they do not schedule another reverse sync);
 /// 2. the export flow then sends what the local side has that the backend has not (the
 ///    local winners and the fields changed locally alone) under the record's export lock,
