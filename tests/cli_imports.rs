@@ -1,5 +1,5 @@
 //! `synckit imports …` embedded with the Magento connector and the example's back office:
-//! run an import, show its cursor, schedule it and let a worker run it; on SQLite and
+//! run an import, show its cursor, schedule it (a row of `schedules`) and let a worker run it; on SQLite and
 //! PostgreSQL.
 
 mod support;
@@ -103,8 +103,40 @@ async fn the_cli_runs_queues_and_schedules_batch_imports_from_their_cursor() {
             matches!(&unknown, Err(SyncError::Failed(m)) if m.contains("no backend named `nope`")),
             "{name}: {unknown:?}"
         );
+        // `imports schedule` is a schedule of the one table `schedules` manages.
+        let listed = cli(&db, &["schedules", "list"]).await.unwrap();
+        assert!(
+            listed.contains("import of magento.customer from backend")
+                && listed.contains("every 3600 s"),
+            "{name}: {listed}"
+        );
+        let added = cli(
+            &db,
+            &[
+                "schedules",
+                "add",
+                "import",
+                "--backend",
+                "sim",
+                "--model",
+                "magento.product",
+                "--every",
+                "60",
+            ],
+        )
+        .await
+        .unwrap();
+        let id = added
+            .strip_prefix("schedule #")
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or_else(|| panic!("{name}: {added}"))
+            .to_owned();
+        let removed = cli(&db, &["schedules", "remove", &id]).await.unwrap();
+        assert!(removed.contains("removed"), "{name}: {removed}");
         let unscheduled = cli(&db, &with("unschedule", &[])).await.unwrap();
         assert!(unscheduled.contains("unscheduled"), "{name}: {unscheduled}");
+        let listed = cli(&db, &["schedules", "list"]).await.unwrap();
+        assert!(listed.contains("no schedules"), "{name}: {listed}");
         sim.shutdown().await;
         db.cleanup().await;
     }

@@ -58,7 +58,7 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
         .await
         .unwrap();
         assert!(
-            added.contains("shop") && added.contains("two-way (local wins)"),
+            added.contains("shop") && added.contains("two-way (conflicts: local_wins)"),
             "{name}: {added}"
         );
 
@@ -165,7 +165,8 @@ async fn the_cli_adds_an_integration_and_runs_its_forward_and_reverse_syncs() {
             .await
             .unwrap();
         assert!(
-            statuses.contains("customer export completed") && statuses.contains("last_sync_at"),
+            statuses.contains("customer export completed")
+                && statuses.contains("\"import_cursor\""),
             "{name}: {statuses}"
         );
         assert!(

@@ -8,9 +8,11 @@ use magento_sim::data::rng::Rng;
 use magento_sim::{ApiVersion, Faults, Simulator};
 use serde_json::{Value, json};
 use synckit::backend::{Backend, NewBackend, Secrets};
-use synckit::batch::{NewIntegration, SyncPriority, schedule_forward_sync};
+use synckit::batch::{NewIntegration, schedule_forward_sync};
 use synckit::prelude::*;
 use synckit::queue::JobFunction;
+use synckit::storage::ScheduledWork;
+use synckit::sync::ConflictPolicy;
 use synckit::sync::{ImportBatchArgs, ImportBatchJob, ImportMode, repository_for};
 use tokio::process::Child;
 
@@ -133,7 +135,10 @@ async fn stage(plan: &TrialPlan) -> SyncResult<Stage> {
     let integration = db
         .storage
         .integrations()
-        .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(SyncPriority::Remote))
+        .create(
+            NewIntegration::new(backend.id, "shop", ["customer"])
+                .two_way(ConflictPolicy::RemoteWins),
+        )
         .await?;
     let mut registry = ComponentRegistry::new();
     synckit_magento::register(&mut registry);
@@ -148,9 +153,13 @@ async fn stage(plan: &TrialPlan) -> SyncResult<Stage> {
     schedule_forward_sync(app.queue(), integration.id, None, false).await?;
     // The periodic imports of what the shop admin changes: each drain pass enqueues them.
     for model in ["magento.customer", "magento.product"] {
+        let work = ScheduledWork::Import {
+            backend_id: backend.id,
+            model: model.to_owned(),
+        };
         db.storage
-            .import_cursors()
-            .schedule(backend.id, model, Duration::from_secs(1))
+            .schedules()
+            .set(&work, Duration::from_secs(1))
             .await?;
     }
     Ok(Stage {

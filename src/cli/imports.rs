@@ -2,16 +2,17 @@
 //!
 //! A batch import resumes from its stored cursor and moves it only when every record went
 //! through (see `sync_core::sync::run_batch_import`). `run` imports now, `queue` hands the
-//! import to the workers, `schedule` makes it periodic (the workers enqueue it when due).
+//! import to the workers, `schedule` makes it periodic: a schedule of the one table
+//! `schedules` shows (the workers enqueue it when due).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use sync_core::backend::Backend;
 use sync_core::queue::JobFunction;
+use sync_core::storage::ScheduledWork;
 use sync_core::sync::{
     ImportBatchArgs, ImportBatchJob, ImportMode, ImportProgressHook, run_batch_import,
 };
@@ -33,7 +34,8 @@ pub enum ImportsCommand {
     Run(ImportArgs),
     /// Hand the import to the workers (one queued per backend and model).
     Queue(ImportArgs),
-    /// Run the import of a model periodically (the workers enqueue it when due).
+    /// Run the import of a model periodically (the workers enqueue it when due); the same as
+    /// `schedules add import`.
     Schedule {
         /// Which backend and model.
         #[command(flatten)]
@@ -42,7 +44,8 @@ pub enum ImportsCommand {
         #[arg(long)]
         every: u64,
     },
-    /// Stop running the import of a model periodically (its cursor is kept).
+    /// Stop running the import of a model periodically (its cursor is kept); the same as
+    /// `schedules remove` of its schedule.
     Unschedule {
         /// Which backend and model.
         #[command(flatten)]
@@ -73,7 +76,8 @@ pub struct ImportArgs {
     /// Which backend and model.
     #[command(flatten)]
     pub target: Target,
-    /// Import everything instead of resuming from the cursor.
+    /// Import everything instead of resuming from the cursor (the same as `integrations sync
+    /// --force`).
     #[arg(long)]
     pub full: bool,
     /// Write the pages in this run instead of delaying one job per record (an initial load).
@@ -81,7 +85,8 @@ pub struct ImportArgs {
     pub direct: bool,
 }
 
-async fn backend(app: &App, name: &str) -> SyncResult<Backend> {
+/// The backend named `name`.
+pub(crate) async fn backend(app: &App, name: &str) -> SyncResult<Backend> {
     app.storage()
         .backends()
         .by_name(name)
@@ -198,23 +203,28 @@ pub async fn run(app: &App, command: ImportsCommand) -> SyncResult<String> {
         }
         ImportsCommand::Schedule { target, every } => {
             let backend = backend(app, &target.backend).await?;
-            app.storage()
-                .import_cursors()
-                .schedule(backend.id, &target.model, Duration::from_secs(every))
-                .await?;
-            let _ = writeln!(
-                out,
-                "{} on {} runs every {every} s from the next worker tick",
-                target.model, target.backend
-            );
+            let work = ScheduledWork::Import {
+                backend_id: backend.id,
+                model: target.model.clone(),
+            };
+            let _ = writeln!(out, "{}", super::schedules::add(app, work, every).await?);
         }
         ImportsCommand::Unschedule { target } => {
             let backend = backend(app, &target.backend).await?;
-            app.storage()
-                .import_cursors()
-                .unschedule(backend.id, &target.model)
-                .await?;
-            let _ = writeln!(out, "{} on {} unscheduled", target.model, target.backend);
+            let work = ScheduledWork::Import {
+                backend_id: backend.id,
+                model: target.model.clone(),
+            };
+            let removed = app.storage().schedules().remove_work(&work).await?;
+            let _ = if removed {
+                writeln!(out, "{} on {} unscheduled", target.model, target.backend)
+            } else {
+                writeln!(
+                    out,
+                    "{} on {} was not scheduled",
+                    target.model, target.backend
+                )
+            };
         }
         ImportsCommand::Cursor { target } => {
             let backend = backend(app, &target.backend).await?;

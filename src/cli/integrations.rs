@@ -11,9 +11,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use sync_core::backend::Backend;
 use sync_core::batch::{
     CleanupPolicy, ConnectorRun, ExecutionFilter, INTEGRATION_TYPE_USAGE, Integration,
-    IntegrationType, JobExecution, NewIntegration, SyncOptions, SyncPriority, cleanup,
-    forward_sync, request_reverse_sync, reverse_sync, schedule_forward_sync,
+    IntegrationType, JobExecution, NewIntegration, SyncOptions, cleanup, forward_sync,
+    request_reverse_sync, reverse_sync, schedule_forward_sync,
 };
+use sync_core::storage::ScheduledWork;
+use sync_core::sync::ConflictPolicy;
 use sync_core::{App, LocalId, SyncError, SyncResult};
 
 use super::output;
@@ -57,7 +59,7 @@ pub enum IntegrationsCommand {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
-    /// Remove old statuses and executions (keeping each connector's latest cursor).
+    /// Remove old statuses and executions (keeping each connector's latest completed status).
     Cleanup {
         /// Remove completed statuses and finished executions older than this many days.
         #[arg(long, default_value_t = 7)]
@@ -68,13 +70,30 @@ pub enum IntegrationsCommand {
     },
 }
 
-/// Which side wins a conflict.
+/// How a field changed on both sides is settled: Oro's sync priorities `remote` and
+/// `local`, or another conflict policy of the record jobs.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PriorityArg {
-    /// The remote value wins.
+    /// The remote value wins (`remote_wins`).
     Remote,
-    /// The local value wins.
+    /// The local value wins (`local_wins`).
     Local,
+    /// The side modified last wins (`newest_wins`).
+    Newest,
+    /// Neither: the field is left for a human, as a checkpoint (`field_merge`).
+    FieldMerge,
+}
+
+impl PriorityArg {
+    /// The conflict policy it stands for.
+    pub fn policy(self) -> ConflictPolicy {
+        match self {
+            PriorityArg::Remote => ConflictPolicy::RemoteWins,
+            PriorityArg::Local => ConflictPolicy::LocalWins,
+            PriorityArg::Newest => ConflictPolicy::NewestWins,
+            PriorityArg::FieldMerge => ConflictPolicy::FieldMerge,
+        }
+    }
 }
 
 /// Arguments of `integrations add`.
@@ -89,7 +108,8 @@ pub struct AddArgs {
     /// A connector to enable, in run order (repeat the option).
     #[arg(long = "connector", required = true)]
     pub connectors: Vec<String>,
-    /// Send local changes back (reverse sync) with this priority on conflicts.
+    /// Send local changes back (reverse sync), settling a field changed on both sides with
+    /// this priority (stored and shown as its conflict policy).
     #[arg(long, value_enum)]
     pub two_way: Option<PriorityArg>,
     /// Log skipped items as errors.
@@ -98,7 +118,8 @@ pub struct AddArgs {
     /// The local owner of the records it creates.
     #[arg(long)]
     pub owner: Option<i64>,
-    /// Run a forward sync this often (seconds) from the workers.
+    /// Run a forward sync this often (seconds) from the workers: a schedule, as `schedules add
+    /// forward-sync` adds.
     #[arg(long)]
     pub every: Option<u64>,
 }
@@ -111,7 +132,8 @@ pub struct SyncArgs {
     /// Only this connector.
     #[arg(long)]
     pub connector: Option<String>,
-    /// A full re-sync, ignoring the connectors' cursors.
+    /// A full re-sync: read everything whatever the (backend, model) import cursor, then move
+    /// it (the same as `imports run --full`).
     #[arg(long)]
     pub force: bool,
     /// Delay a job for the workers instead of running here.
@@ -163,12 +185,14 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
         IntegrationsCommand::List { json } => {
             let all = integrations.list().await?;
             if json {
-                return Ok(output::json_list(
-                    all.iter().map(integration_json).collect(),
-                ));
+                let mut rows = Vec::with_capacity(all.len());
+                for integration in &all {
+                    rows.push(integration_json(app, integration).await?);
+                }
+                return Ok(output::json_list(rows));
             }
             for integration in all {
-                line(&mut out, describe(&integration));
+                line(&mut out, describe(app, &integration).await?);
             }
             if out.is_empty() {
                 line(&mut out, "no integrations".into());
@@ -184,10 +208,7 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
             let mut new = NewIntegration::new(backend.id, &args.name, args.connectors)
                 .log_warnings(args.log_warnings);
             if let Some(priority) = args.two_way {
-                new = new.two_way(match priority {
-                    PriorityArg::Remote => SyncPriority::Remote,
-                    PriorityArg::Local => SyncPriority::Local,
-                });
+                new = new.two_way(priority.policy());
             }
             if let Some(owner) = args.owner {
                 new = new.default_owner(owner);
@@ -196,7 +217,10 @@ pub async fn run(app: &App, command: IntegrationsCommand) -> SyncResult<String> 
                 new = new.every(Duration::from_secs(secs));
             }
             let integration = integrations.create(new).await?;
-            line(&mut out, format!("added {}", describe(&integration)));
+            line(
+                &mut out,
+                format!("added {}", describe(app, &integration).await?),
+            );
         }
         IntegrationsCommand::Enable { integration } => {
             let integration = find(app, &integration).await?;
@@ -363,7 +387,7 @@ fn line(out: &mut String, text: String) {
 }
 
 /// An integration by name, or by id when the text is a number.
-async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
+pub(crate) async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
     let integrations = app.storage().integrations();
     if let Some(integration) = integrations.by_name(name_or_id).await? {
         return Ok(integration);
@@ -377,35 +401,51 @@ async fn find(app: &App, name_or_id: &str) -> SyncResult<Integration> {
 }
 
 /// An integration as `integrations list --json` prints it.
-fn integration_json(integration: &Integration) -> serde_json::Value {
+async fn integration_json(app: &App, integration: &Integration) -> SyncResult<serde_json::Value> {
     let settings = &integration.settings;
-    serde_json::json!({
+    let schedule = forward_sync_schedule(app, integration).await?;
+    Ok(serde_json::json!({
         "id": integration.id,
         "name": integration.name,
         "backend_id": integration.backend_id.0,
         "enabled": integration.enabled,
         "connectors": integration.connectors,
         "two_way": settings.two_way,
-        "sync_priority": settings.sync_priority.as_str(),
-        "every_secs": integration.sync_interval.map(|d| d.as_secs()),
+        "conflict_policy": settings.conflict_policy.as_str(),
+        "every_secs": schedule.as_ref().map(|s| s.every.as_secs()),
+        "schedule_id": schedule.as_ref().map(|s| s.id),
         "default_owner_id": integration.default_owner_id,
         "created_at": output::time(integration.created_at),
         "updated_at": output::time(integration.updated_at),
-    })
+    }))
 }
 
-fn describe(integration: &Integration) -> String {
+/// The schedule of an integration's periodic forward sync, if it has one.
+async fn forward_sync_schedule(
+    app: &App,
+    integration: &Integration,
+) -> SyncResult<Option<sync_core::storage::Schedule>> {
+    app.storage()
+        .schedules()
+        .get(&ScheduledWork::ForwardSync {
+            integration_id: integration.id,
+        })
+        .await
+}
+
+/// One line per integration; its periodic forward sync is its schedule's.
+async fn describe(app: &App, integration: &Integration) -> SyncResult<String> {
     let settings = &integration.settings;
     let direction = if settings.two_way {
-        format!("two-way ({} wins)", settings.sync_priority.as_str())
+        format!("two-way (conflicts: {})", settings.conflict_policy)
     } else {
         "one-way".to_owned()
     };
-    let every = integration
-        .sync_interval
-        .map(|d| format!(", every {}s", d.as_secs()))
+    let every = forward_sync_schedule(app, integration)
+        .await?
+        .map(|s| format!(", every {}s (schedule #{})", s.every.as_secs(), s.id))
         .unwrap_or_default();
-    format!(
+    Ok(format!(
         "#{} {} backend {} {} connectors [{}] {direction}{every}",
         integration.id,
         integration.name,
@@ -416,7 +456,7 @@ fn describe(integration: &Integration) -> String {
             "disabled"
         },
         integration.connectors.join(", "),
-    )
+    ))
 }
 
 fn show_run(out: &mut String, run: &ConnectorRun) {

@@ -34,6 +34,7 @@ pub mod locks;
 pub mod metrics_server;
 pub mod output;
 pub mod progress;
+pub mod schedules;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -99,6 +100,12 @@ pub enum Command {
         /// The integrations subcommand.
         #[command(subcommand)]
         command: integrations::IntegrationsCommand,
+    },
+    /// The periodic work of both styles (batch imports, forward syncs): list, add, remove.
+    Schedules {
+        /// The schedules subcommand.
+        #[command(subcommand)]
+        command: schedules::SchedulesCommand,
     },
     /// The named locks of syncs and exports: list, release.
     Locks {
@@ -223,6 +230,10 @@ where
         },
         Command::Integrations { command } => match app(&queue, setup).await {
             Ok((app, _)) => integrations::run(&app, command).await,
+            Err(error) => Err(error),
+        },
+        Command::Schedules { command } => match app(&queue, setup).await {
+            Ok((app, _)) => schedules::run(&app, command).await,
             Err(error) => Err(error),
         },
     };

@@ -106,10 +106,8 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
     );
     let mut drained = None;
     let stats = if args.until_idle || args.drain {
-        // Integrations whose sync interval has passed get their forward sync first, and
-        // scheduled batch imports that are due their job.
-        sync_core::batch::schedule_due_syncs(app.queue()).await?;
-        sync_core::sync::enqueue_due_imports(app).await?;
+        // The due schedules (batch imports, forward syncs) get their jobs first.
+        sync_core::scheduler::enqueue_due(app.queue()).await?;
         // Captured changes first, so the export jobs they cause run in this pass; changes
         // captured while it runs (jobs writing captured tables) are dispatched beside it.
         let dispatcher = sync_core::capture::Dispatcher::new(app.clone());
@@ -142,17 +140,14 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         }
         stats
     } else {
-        // Periodic forward syncs of the integrations and scheduled batch imports, while the
-        // worker runs.
-        let tick = Duration::from_secs(30);
-        let periodic = sync_core::batch::spawn_periodic_syncs(app.queue().clone(), tick);
-        let imports = sync_core::sync::spawn_periodic_imports(app.clone(), tick);
+        // The one scheduler: the due schedules of both styles, while the worker runs.
+        let scheduler =
+            sync_core::scheduler::spawn_scheduler(app.clone(), sync_core::scheduler::DEFAULT_TICK);
         // The change-capture dispatcher beside the jobs (one per worker process; on
         // PostgreSQL several may run).
         let capture = sync_core::capture::Dispatcher::new(app.clone()).spawn();
         let stats = worker.run_until(shutdown_signal()).await;
-        periodic.abort();
-        imports.abort();
+        scheduler.abort();
         capture.abort();
         stats?
     };

@@ -11,6 +11,7 @@ use crate::error::SyncResult;
 use crate::ids::BackendId;
 use crate::registry::ComponentRegistry;
 use crate::storage::{BindingScope, Storage};
+use crate::sync::two_way::ConflictPolicy;
 
 /// Where a piece of work (and the local writes it makes) comes from.
 ///
@@ -57,6 +58,7 @@ struct Env {
     kind_chain: Vec<Arc<str>>,
     extras: Extras,
     origin: Origin,
+    conflict_policy: Option<ConflictPolicy>,
 }
 
 /// The work environment passed to every component: the backend, the model worked on, the
@@ -110,6 +112,7 @@ impl WorkContext {
                 kind_chain,
                 extras: Extras::default(),
                 origin,
+                conflict_policy: None,
             }),
             model: model.into(),
         }
@@ -133,6 +136,14 @@ impl WorkContext {
         self.map_env(|env| env.origin = origin)
     }
 
+    /// Sets the conflict policy of the work: the setting of what runs it (an integration's
+    /// sync priority, stored as a [`ConflictPolicy`]). It replaces a two-way model's own
+    /// policy (e.g. a backend's `conflict_policy` setting) in the three-way merge of every
+    /// record this context imports; one-way models are not affected.
+    pub fn with_conflict_policy(self, policy: ConflictPolicy) -> Self {
+        self.map_env(|env| env.conflict_policy = Some(policy))
+    }
+
     fn map_env(self, change: impl FnOnce(&mut Env)) -> Self {
         let mut env = Env {
             app: self.env.app.clone(),
@@ -140,6 +151,7 @@ impl WorkContext {
             kind_chain: self.env.kind_chain.clone(),
             extras: self.env.extras.clone(),
             origin: self.env.origin,
+            conflict_policy: self.env.conflict_policy,
         };
         change(&mut env);
         WorkContext {
@@ -186,6 +198,11 @@ impl WorkContext {
     /// The origin of the work.
     pub fn origin(&self) -> Origin {
         self.env.origin
+    }
+
+    /// The conflict policy set with [`WorkContext::with_conflict_policy`], if any.
+    pub fn conflict_policy(&self) -> Option<ConflictPolicy> {
+        self.env.conflict_policy
     }
 
     /// A typed extra, if one was added.

@@ -6,6 +6,12 @@
 //! import, export, batch export, delete), the local side (repositories, sessions, events and
 //! listeners), checkpoints, locks and the storage on SQLite or PostgreSQL.
 //!
+//! Its two styles of sync — the per-record jobs with their batch imports ([`sync`]) and the
+//! Oro-style integrations ([`batch`]) — share one engine: one incremental cursor per
+//! (backend, model) ([`storage::ImportCursors`]), one table of schedules claimed by one loop
+//! ([`scheduler`]) and one conflict setting ([`sync::ConflictPolicy`], with its per-field
+//! three-way merge and checkpoint).
+//!
 //! Most users depend on the `synckit` facade, which re-exports this crate, the derive macros
 //! and a prelude.
 
@@ -27,6 +33,7 @@ pub mod mapper;
 pub mod metrics;
 pub mod queue;
 pub mod registry;
+pub mod scheduler;
 pub mod storage;
 pub mod sync;
 pub mod testing;

@@ -1,4 +1,4 @@
-//! Integrations, connectors, forward sync with status rows and cursors, periodic scheduling
+//! Integrations, connectors, forward sync with status rows and the shared import cursor, periodic scheduling
 //! and cleanup, on SQLite and PostgreSQL.
 
 use std::time::Duration;
@@ -6,9 +6,11 @@ use std::time::Duration;
 use serde_json::json;
 use sync_core::batch::{
     BatchStatus, CleanupPolicy, Connector, IntegrationType, JobCatalog, JobType, NewIntegration,
-    StatusCode, SyncOptions, cleanup, forward_sync, schedule_due_syncs,
+    StatusCode, SyncOptions, cleanup, forward_sync,
 };
 use sync_core::registry::ComponentRegistry;
+use sync_core::scheduler::enqueue_due;
+use sync_core::storage::ScheduledWork;
 use sync_core::testing::test_databases;
 use sync_core::{SyncError, storage::Storage};
 
@@ -106,7 +108,21 @@ async fn forward_sync_runs_connectors_in_order_with_status_rows_and_cursors() {
             !warning.contains("Bob"),
             "a warning shows the record: {warning}"
         );
-        assert_eq!(customer.data["last_sync_at"], json!(last_customer_stamp));
+        // The cursor is the (backend, model) import cursor, shown in the status row.
+        assert_eq!(
+            customer.data[sync_core::batch::IMPORT_CURSOR_KEY]["since"],
+            json!(last_customer_stamp)
+        );
+        let since = db
+            .storage
+            .import_cursors()
+            .since(shop.backend.id, "customer")
+            .await
+            .unwrap();
+        assert_eq!(
+            since.map(sync_core::batch::format_time),
+            Some(last_customer_stamp.clone())
+        );
         let execution = report.runs[2].execution.as_ref().unwrap();
         assert_eq!(execution.status, BatchStatus::Completed);
         assert_eq!(execution.integration_id, Some(integration.id));
@@ -323,12 +339,20 @@ async fn periodic_syncs_are_scheduled_once_per_interval() {
             )
             .await
             .unwrap();
+        let enqueued: Vec<ScheduledWork> = enqueue_due(&shop.queue)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.work)
+            .collect();
         assert_eq!(
-            schedule_due_syncs(&shop.queue).await.unwrap(),
-            [integration.id]
+            enqueued,
+            [ScheduledWork::ForwardSync {
+                integration_id: integration.id
+            }]
         );
         // Not due again within the interval.
-        assert!(schedule_due_syncs(&shop.queue).await.unwrap().is_empty());
+        assert!(enqueue_due(&shop.queue).await.unwrap().is_empty());
         let (jobs,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE name = 'batch.forward_sync'")
                 .fetch_one(db.storage.pool())

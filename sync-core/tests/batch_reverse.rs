@@ -6,12 +6,13 @@
 
 use serde_json::json;
 use sync_core::batch::{
-    NewIntegration, StatusCode, SyncOptions, SyncPriority, forward_sync, pending_ids, queued_job,
-    register_jobs, reverse_sync,
+    NewIntegration, StatusCode, SyncOptions, forward_sync, pending_ids, queued_job, register_jobs,
+    reverse_sync,
 };
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobRegistry, Worker};
 use sync_core::storage::Storage;
+use sync_core::sync::ConflictPolicy;
 use sync_core::testing::test_databases;
 use sync_core::{LocalId, Origin, SyncError};
 
@@ -71,7 +72,7 @@ async fn a_request_while_one_is_queued_is_merged_and_nothing_is_lost() {
             .integrations()
             .create(
                 NewIntegration::new(shop.backend.id, "shop", ["customer"])
-                    .two_way(SyncPriority::Remote),
+                    .two_way(ConflictPolicy::RemoteWins),
             )
             .await
             .unwrap();
@@ -141,7 +142,7 @@ async fn the_syncs_own_writes_never_trigger_a_reverse_sync() {
             .integrations()
             .create(
                 NewIntegration::new(shop.backend.id, "shop", ["customer"])
-                    .two_way(SyncPriority::Remote),
+                    .two_way(ConflictPolicy::RemoteWins),
             )
             .await
             .unwrap();
@@ -184,7 +185,7 @@ async fn the_syncs_own_writes_never_trigger_a_reverse_sync() {
 
 #[tokio::test]
 async fn conflicts_follow_the_sync_priority_field_by_field() {
-    for priority in [SyncPriority::Remote, SyncPriority::Local] {
+    for priority in [ConflictPolicy::RemoteWins, ConflictPolicy::LocalWins] {
         for db in test_databases().await.unwrap() {
             let shop = shop(&db.storage).await;
             let integration = db
@@ -214,8 +215,9 @@ async fn conflicts_follow_the_sync_priority_field_by_field() {
             run_worker(&shop).await;
 
             let phone = match priority {
-                SyncPriority::Remote => "3",
-                SyncPriority::Local => "2",
+                ConflictPolicy::RemoteWins => "3",
+                ConflictPolicy::LocalWins => "2",
+                other => unreachable!("{other} is not tried here"),
             };
             let expected = json!({"name": "Ada L.", "city": "Lyon", "phone": phone});
             let remote = shop.remote.get("customer", remote_id).unwrap();
@@ -278,6 +280,72 @@ async fn conflicts_follow_the_sync_priority_field_by_field() {
     }
 }
 
+/// The conflict setting is the record jobs' `ConflictPolicy`, checkpoint included: an
+/// integration whose policy is `field_merge` merges the fields changed on one side and
+/// leaves a field changed on both sides for a human, overwriting neither side.
+#[tokio::test]
+async fn a_field_merge_integration_leaves_a_checkpoint_as_the_record_jobs_do() {
+    use sync_core::storage::{CheckpointFilter, CheckpointState};
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let shop = shop(&db.storage).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(
+                NewIntegration::new(shop.backend.id, "shop", ["customer"])
+                    .two_way(ConflictPolicy::FieldMerge),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            integration.settings.conflict_policy,
+            ConflictPolicy::FieldMerge
+        );
+        let remote_id = shop.remote.put(
+            "customer",
+            None,
+            object(json!({"name": "Ada", "city": "Paris", "phone": "1"})),
+        );
+        forward_sync(&shop.app, integration.id, SyncOptions::default())
+            .await
+            .unwrap();
+        let id = LocalId(1);
+        write_local(&shop, id, json!({"city": "Lyon", "phone": "2"})).await;
+        shop.remote.put(
+            "customer",
+            Some(remote_id),
+            object(json!({"name": "Ada L.", "city": "Paris", "phone": "3"})),
+        );
+        run_worker(&shop).await;
+
+        let remote = shop.remote.get("customer", remote_id).unwrap();
+        let local = local(&shop, id).await;
+        assert_eq!(
+            (&remote["name"], &remote["city"], &remote["phone"]),
+            (&json!("Ada L."), &json!("Lyon"), &json!("3")),
+            "{name}: remote"
+        );
+        assert_eq!(
+            (&local["name"], &local["city"], &local["phone"]),
+            (&json!("Ada L."), &json!("Lyon"), &json!("2")),
+            "{name}: local"
+        );
+        let review = db
+            .storage
+            .checkpoints()
+            .list(&CheckpointFilter {
+                state: Some(CheckpointState::NeedReview),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(review.len(), 1, "{name}: {review:?}");
+        assert!(review[0].message.contains("phone"), "{}", review[0].message);
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn a_failed_export_keeps_its_ids_for_the_retry() {
     for db in test_databases().await.unwrap() {
@@ -287,7 +355,7 @@ async fn a_failed_export_keeps_its_ids_for_the_retry() {
             .integrations()
             .create(
                 NewIntegration::new(shop.backend.id, "shop", ["customer", "vip"])
-                    .two_way(SyncPriority::Remote),
+                    .two_way(ConflictPolicy::RemoteWins),
             )
             .await
             .unwrap();
@@ -354,7 +422,7 @@ async fn two_way(shop: &Shop) -> sync_core::batch::Integration {
         .integrations()
         .create(
             NewIntegration::new(shop.backend.id, "shop", ["customer"])
-                .two_way(SyncPriority::Remote),
+                .two_way(ConflictPolicy::RemoteWins),
         )
         .await
         .unwrap()

@@ -14,14 +14,21 @@
 //! The processors and the writer are sync-core's record-flow bridges
 //! ([`sync_core::batch::register_record_flows`]) over the connector's [`CustomerSync`] spec.
 //!
-//! Conflicts follow the integration's sync priority (`remote` or `local`, Oro's setting):
-//! both jobs merge each customer field by field against what was last synced, and a field
-//! changed on both sides goes to the side the priority names. The backend's own
-//! `conflict_policy` setting applies to the per-record jobs, and to these jobs when they
-//! run outside an integration.
+//! Conflicts follow the integration's conflict policy (Oro's sync priority: `remote` is
+//! `remote_wins`, `local` is `local_wins`; `newest_wins` and `field_merge` work too): both
+//! jobs merge each customer field by field against what was last synced, and a field changed
+//! on both sides goes to the side the policy names, or, with `field_merge`, is left as a
+//! checkpoint as the per-record jobs leave it. The backend's own `conflict_policy` setting
+//! applies to the per-record jobs, and to these jobs when they run outside an integration.
+//!
+//! Both styles also share the import cursor of `magento.customer` on the backend
+//! ([`sync_core::storage::ImportCursors`]) and the one table of schedules
+//! ([`sync_core::scheduler`]): a customer window imported by one style is not read again by
+//! the other.
 //!
 //! ```no_run
-//! use sync_core::batch::{NewIntegration, SyncOptions, SyncPriority, forward_sync};
+//! use sync_core::batch::{NewIntegration, SyncOptions, forward_sync};
+//! use sync_core::sync::ConflictPolicy;
 //! use sync_core::prelude::*;
 //!
 //! # async fn demo(storage: Storage, backend: Backend) -> SyncResult<()> {
@@ -32,7 +39,7 @@
 //! let app = App::new(registry, storage.clone()).await?;
 //! let integration = storage
 //!     .integrations()
-//!     .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(SyncPriority::Remote))
+//!     .create(NewIntegration::new(backend.id, "shop", ["customer"]).two_way(ConflictPolicy::RemoteWins))
 //!     .await?;
 //! let report = forward_sync(&app, integration.id, SyncOptions::default()).await?;
 //! # Ok(()) }

@@ -300,7 +300,9 @@ async fn sale_orders_with_merged_lines_guests_and_payment_rules() {
 #[tokio::test]
 async fn a_batch_import_job_resumes_from_its_stored_cursor_and_runs_on_schedule() {
     use sync_core::queue::{JobRegistry, Worker};
-    use sync_core::sync::{ImportMode, enqueue_due_imports, register_sync_jobs, run_batch_import};
+    use sync_core::scheduler::enqueue_due;
+    use sync_core::storage::ScheduledWork;
+    use sync_core::sync::{ImportMode, register_sync_jobs, run_batch_import};
 
     for db in test_databases().await.unwrap() {
         let shop = shop(db).await;
@@ -362,12 +364,18 @@ async fn a_batch_import_job_resumes_from_its_stored_cursor_and_runs_on_schedule(
         assert_eq!(shop.count("customer").await, 60, "nothing duplicated");
 
         // Scheduled: due at once, then not before its interval.
-        cursors
-            .schedule(shop.backend.id, model, Duration::from_secs(3600))
+        let work = ScheduledWork::Import {
+            backend_id: shop.backend.id,
+            model: model.to_owned(),
+        };
+        shop.db
+            .storage
+            .schedules()
+            .set(&work, Duration::from_secs(3600))
             .await
             .unwrap();
-        assert_eq!(enqueue_due_imports(&shop.app).await.unwrap(), 1);
-        assert_eq!(enqueue_due_imports(&shop.app).await.unwrap(), 0);
+        assert_eq!(enqueue_due(shop.app.queue()).await.unwrap().len(), 1);
+        assert_eq!(enqueue_due(shop.app.queue()).await.unwrap().len(), 0);
         shop.db.cleanup().await;
     }
 }

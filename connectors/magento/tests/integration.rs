@@ -10,14 +10,16 @@ use magento_sim::{ApiVersion, Faults, Simulator};
 use serde_json::{Value, json};
 use sync_core::backend::Backend;
 use sync_core::batch::{
-    BatchStatus, Integration, NewIntegration, StatusCode, SyncOptions, SyncPriority, forward_sync,
-    pending_ids, queued_job, register_jobs, reverse_sync,
+    BatchStatus, Integration, NewIntegration, StatusCode, SyncOptions, forward_sync, pending_ids,
+    queued_job, register_jobs, reverse_sync,
 };
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobRegistry, Worker};
 use sync_core::registry::ComponentRegistry;
 use sync_core::storage::CheckpointFilter;
-use sync_core::sync::{RECORD_IMPORTER, RecordImporter, binder_for, register_sync_jobs};
+use sync_core::sync::{
+    ConflictPolicy, RECORD_IMPORTER, RecordImporter, binder_for, register_sync_jobs,
+};
 use sync_core::testing::{DocumentRepository, TestDatabase, test_databases};
 use sync_core::values::Values;
 use sync_core::{App, ExternalId, LocalId, Origin, WorkContext};
@@ -74,7 +76,7 @@ async fn shop(db: TestDatabase, styles: Styles) -> Shop {
 }
 
 impl Shop {
-    async fn integration(&self, priority: Option<SyncPriority>) -> Integration {
+    async fn integration(&self, priority: Option<ConflictPolicy>) -> Integration {
         let mut new = NewIntegration::new(self.backend.id, "magento shop", [CUSTOMER_CONNECTOR])
             // Every test change is newer than the cursor: no overlap needed.
             .extra(json!({"overlap_secs": 0}));
@@ -271,7 +273,7 @@ async fn a_forward_sync_imports_the_customers_with_a_status_row() {
 async fn a_local_change_schedules_the_reverse_sync_which_exports_it() {
     for db in test_databases().await.unwrap() {
         let shop = shop(db, Styles::IntegrationOnly).await;
-        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        let integration = shop.integration(Some(ConflictPolicy::RemoteWins)).await;
         shop.sync(&integration).await;
         // The import's own writes scheduled nothing.
         assert_eq!(
@@ -336,7 +338,7 @@ async fn a_local_change_schedules_the_reverse_sync_which_exports_it() {
 
 #[tokio::test]
 async fn a_field_changed_on_both_sides_goes_to_the_sync_priority() {
-    for priority in [SyncPriority::Remote, SyncPriority::Local] {
+    for priority in [ConflictPolicy::RemoteWins, ConflictPolicy::LocalWins] {
         for db in test_databases().await.unwrap() {
             let name = db.name;
             let shop = shop(db, Styles::IntegrationOnly).await;
@@ -357,8 +359,9 @@ async fn a_field_changed_on_both_sides_goes_to_the_sync_priority() {
             shop.run_workers().await;
 
             let expected = match priority {
-                SyncPriority::Remote => "Remote-First",
-                SyncPriority::Local => "Local-First",
+                ConflictPolicy::RemoteWins => "Remote-First",
+                ConflictPolicy::LocalWins => "Local-First",
+                other => unreachable!("{other} is not tried here"),
             };
             let local = shop.local(id).await;
             let remote = shop.sim.state().customer(4).unwrap();
@@ -433,7 +436,7 @@ async fn the_integration_and_the_per_record_jobs_share_one_backend() {
         let first = shop.local_id(1).await.unwrap();
 
         // The integration's import binds the others and finds those already bound.
-        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        let integration = shop.integration(Some(ConflictPolicy::RemoteWins)).await;
         let (code, message) = shop.sync(&integration).await;
         assert_eq!(code, StatusCode::Completed, "{name}: {message}");
         assert!(
@@ -525,7 +528,7 @@ async fn a_reverse_sync_settles_each_customer_under_a_429_and_a_refusal() {
     for db in test_databases().await.unwrap() {
         let name = db.name;
         let shop = shop(db, Styles::IntegrationOnly).await;
-        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        let integration = shop.integration(Some(ConflictPolicy::RemoteWins)).await;
         shop.sync(&integration).await;
         let mut ids = Vec::new();
         for remote in 1..=5_u32 {
@@ -614,7 +617,7 @@ async fn a_create_whose_answer_was_lost_is_adopted_by_the_next_reverse_sync() {
     for db in test_databases().await.unwrap() {
         let name = db.name;
         let shop = shop(db, Styles::IntegrationOnly).await;
-        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        let integration = shop.integration(Some(ConflictPolicy::RemoteWins)).await;
         shop.sync(&integration).await;
         let new = shop
             .create_local(json!({

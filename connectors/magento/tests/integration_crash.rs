@@ -17,10 +17,11 @@ use async_trait::async_trait;
 use magento_sim::ApiVersion;
 use serde_json::{Value, json};
 use sync_core::adapter::{BackendAdapter, Page, PageRequest, SearchQuery};
-use sync_core::batch::{BatchStatus, NewIntegration, SyncPriority, queued_job, register_jobs};
+use sync_core::batch::{BatchStatus, NewIntegration, queued_job, register_jobs};
 use sync_core::queue::{JobRegistry, Worker};
 use sync_core::registry::{ApplyOn, ComponentRegistry};
 use sync_core::storage::{Dialect, Storage};
+use sync_core::sync::ConflictPolicy;
 use sync_core::sync::binder_for;
 use sync_core::testing::test_databases;
 use sync_core::values::Values;
@@ -126,7 +127,7 @@ async fn a_reverse_sync_killed_between_the_remote_create_and_the_commit_duplicat
             .integrations()
             .create(
                 NewIntegration::new(backend.id, "magento shop", [CUSTOMER_CONNECTOR])
-                    .two_way(SyncPriority::Remote),
+                    .two_way(ConflictPolicy::RemoteWins),
             )
             .await
             .unwrap();

@@ -86,6 +86,7 @@ pub struct StepContext {
     pub(crate) job_data: Values,
     pub(crate) status_data: Values,
     pub(crate) previous_status_data: Values,
+    pub(crate) import_cursor: Option<DateTime<Utc>>,
 }
 
 /// Where a step runs: what [`StepContext`] is built from.
@@ -123,6 +124,7 @@ impl StepContext {
             job_data: Values::new(),
             status_data: Values::new(),
             previous_status_data: Values::new(),
+            import_cursor: None,
         }
     }
 
@@ -259,8 +261,10 @@ impl StepContext {
         &mut self.job_data
     }
 
-    /// A value the connector stored for its next run (e.g. `last_sync_at`), read from the
-    /// last **completed** run of this connector on this integration.
+    /// A value the connector stored for its next run (e.g. the local-change cursor of the
+    /// `local_modified_since` reader), read from the last **completed** run of this
+    /// connector on this integration. The remote side's incremental cursor is not here: it
+    /// is the (backend, model) import cursor (see [`StepContext::move_import_cursor`]).
     pub fn previous_status_data(&self, key: &str) -> Option<&Value> {
         self.previous_status_data.get(key)
     }
@@ -274,6 +278,20 @@ impl StepContext {
     /// The value stored so far in this run for the next one.
     pub fn status_data(&self, key: &str) -> Option<&Value> {
         self.status_data.get(key)
+    }
+
+    /// Moves the import cursor of the step's (backend, model) — the one
+    /// [`ImportCursors`](crate::storage::ImportCursors) row that batch imports and
+    /// integrations share — to `since`, the start of the next run's window, once the job
+    /// **completes** (a failed or stopped job leaves it where it was). The last call of the
+    /// job's steps wins. The connector's status row shows the cursor it left.
+    pub fn move_import_cursor(&mut self, since: DateTime<Utc>) {
+        self.import_cursor = Some(since);
+    }
+
+    /// Where this run moves the import cursor when its job completes, if it does.
+    pub fn import_cursor_move(&self) -> Option<DateTime<Utc>> {
+        self.import_cursor
     }
 }
 

@@ -42,8 +42,11 @@ impl SyncReport {
 ///
 /// Each connector appends a status row (`[IMPORT] Stats: read N, processed N, updated N,
 /// added N, deleted N, invalid N`, then the skipped items); one that fails does not stop
-/// the others. Its cursor is the data of its last **completed** import; `force` clears it
-/// for connectors that support a full re-sync.
+/// the others. A `remote_paging` connector reads from the (backend, model) import cursor the
+/// batch imports share and moves it when its job completes; a connector's own status data
+/// (e.g. the `local_modified_since` cursor) is that of its last **completed** import.
+/// `force` reads everything, for connectors that support a full re-sync, as
+/// [`run_batch_import`](crate::sync::run_batch_import) with `full` does.
 ///
 /// ```no_run
 /// # use sync_core::batch::{SyncOptions, forward_sync};

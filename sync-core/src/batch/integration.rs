@@ -2,83 +2,53 @@
 //!
 //! An integration is Oro's "channel". Synckit already has the backend (kind, version,
 //! settings, secrets, enabled flag): the integration adds what Oro keeps next to it — the
-//! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way,
-//! sync priority, log warnings), the default owner and the periodic sync interval — in
-//! `sync_integrations`, one row per backend. One per backend because a sync stamps its local
+//! connectors enabled on it, in order, its own enabled flag, the sync settings (two-way, its
+//! conflict policy — Oro's sync priority — and log warnings) and the default owner — in
+//! `sync_integrations`, one row per backend; its periodic forward sync is a schedule of the
+//! one scheduler ([`crate::scheduler`]). One per backend because a sync stamps its local
 //! writes with its backend as origin: that is what keeps them from triggering a reverse sync,
 //! and it could not tell two integrations of one backend apart.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{SyncError, SyncResult};
 use crate::ids::BackendId;
-use crate::storage::{Storage, from_micros, to_micros};
+use crate::storage::{ScheduledWork, Storage, from_micros, set_schedule_on, to_micros};
 use crate::sync::ConflictPolicy;
 
 /// The default overlap subtracted from an incremental cursor, for clock skew between the
 /// remote side's servers (Oro's `mistiming_assumption_interval`).
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(300);
 
-/// Which side wins a field both sides changed since the last sync (Oro's `syncPriority`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncPriority {
-    /// The remote value wins (Oro's default).
-    #[default]
-    Remote,
-    /// The local value wins.
-    Local,
-}
-
-impl SyncPriority {
-    /// The stored name: `remote` or `local`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncPriority::Remote => "remote",
-            SyncPriority::Local => "local",
-        }
-    }
-
-    /// The three-way merge policy it stands for.
-    pub fn policy(self) -> ConflictPolicy {
-        match self {
-            SyncPriority::Remote => ConflictPolicy::RemoteWins,
-            SyncPriority::Local => ConflictPolicy::LocalWins,
-        }
-    }
-}
-
-impl std::str::FromStr for SyncPriority {
-    type Err = SyncError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "remote" => Ok(SyncPriority::Remote),
-            "local" => Ok(SyncPriority::Local),
-            other => Err(SyncError::invalid_data(
-                "integration",
-                "sync_priority",
-                format!("`{other}` is neither `remote` nor `local`"),
-            )),
-        }
-    }
-}
-
 /// How an integration synchronizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncSettings {
     /// Whether local changes are sent back (reverse sync).
     pub two_way: bool,
-    /// Who wins a conflict.
-    pub sync_priority: SyncPriority,
+    /// How a field changed on both sides since the last sync is settled: Oro's sync
+    /// priority, `remote` ([`ConflictPolicy::RemoteWins`], the default) or `local`
+    /// ([`ConflictPolicy::LocalWins`]), or any other policy of the record jobs (a
+    /// [`ConflictPolicy::FieldMerge`] leaves a checkpoint). It replaces the backend's own
+    /// `conflict_policy` in the integration's jobs.
+    pub conflict_policy: ConflictPolicy,
     /// Whether skipped items are also logged as errors ("log warnings as errors").
     pub log_warnings: bool,
+}
+
+impl Default for SyncSettings {
+    /// One-way, remote wins (Oro's default priority), warnings not logged as errors.
+    fn default() -> Self {
+        SyncSettings {
+            two_way: false,
+            conflict_policy: ConflictPolicy::RemoteWins,
+            log_warnings: false,
+        }
+    }
 }
 
 /// One stored integration.
@@ -98,8 +68,6 @@ pub struct Integration {
     pub settings: SyncSettings,
     /// The local owner stamped on records it creates, if any (Oro's default owner).
     pub default_owner_id: Option<i64>,
-    /// Run a forward sync this often from the worker; `None`: only on demand.
-    pub sync_interval: Option<Duration>,
     /// Extra settings (JSON object), e.g. `overlap_secs`.
     pub extra: Value,
     /// When it was created.
@@ -133,7 +101,8 @@ pub struct NewIntegration {
     pub settings: SyncSettings,
     /// The default owner.
     pub default_owner_id: Option<i64>,
-    /// The periodic sync interval.
+    /// Run a forward sync this often from the workers: a schedule created with the
+    /// integration (see [`Storage::schedules`]).
     pub sync_interval: Option<Duration>,
     /// Extra settings (JSON object).
     pub extra: Value,
@@ -143,10 +112,11 @@ impl NewIntegration {
     /// An enabled, one-way integration of `backend_id` with these connectors.
     ///
     /// ```
-    /// use sync_core::batch::{NewIntegration, SyncPriority};
+    /// use sync_core::batch::NewIntegration;
+    /// use sync_core::sync::ConflictPolicy;
     /// use sync_core::BackendId;
     /// let new = NewIntegration::new(BackendId(1), "shop", ["customer", "order"])
-    ///     .two_way(SyncPriority::Local);
+    ///     .two_way(ConflictPolicy::LocalWins);
     /// assert!(new.settings.two_way);
     /// ```
     pub fn new<S: Into<String>>(
@@ -166,10 +136,11 @@ impl NewIntegration {
         }
     }
 
-    /// Turns two-way sync on with this priority.
-    pub fn two_way(mut self, priority: SyncPriority) -> Self {
+    /// Turns two-way sync on with this conflict policy (Oro's sync priority `remote` is
+    /// [`ConflictPolicy::RemoteWins`], `local` is [`ConflictPolicy::LocalWins`]).
+    pub fn two_way(mut self, policy: ConflictPolicy) -> Self {
         self.settings.two_way = true;
-        self.settings.sync_priority = priority;
+        self.settings.conflict_policy = policy;
         self
     }
 
@@ -185,7 +156,8 @@ impl NewIntegration {
         self
     }
 
-    /// Runs a forward sync this often from the worker.
+    /// Runs a forward sync this often from the workers: [`Integrations::create`] adds its
+    /// schedule ([`ScheduledWork::ForwardSync`]) in the same transaction.
     pub fn every(mut self, interval: Duration) -> Self {
         self.sync_interval = Some(interval);
         self
@@ -211,8 +183,8 @@ impl Storage {
     }
 }
 
-const COLUMNS: &str = "id, backend_id, name, connectors, enabled, two_way, sync_priority, log_warnings, \
-                       default_owner_id, sync_interval_secs, settings, created_at, updated_at";
+const COLUMNS: &str = "id, backend_id, name, connectors, enabled, two_way, conflict_policy, log_warnings, \
+                       default_owner_id, settings, created_at, updated_at";
 
 impl Integrations<'_> {
     /// Creates an integration.
@@ -221,23 +193,23 @@ impl Integrations<'_> {
     /// The name is taken, or the backend already has an integration.
     pub async fn create(&self, new: NewIntegration) -> SyncResult<Integration> {
         let now = to_micros(Utc::now());
+        let mut tx = self.storage.begin().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO sync_integrations (backend_id, name, connectors, enabled, two_way, sync_priority, \
-             log_warnings, default_owner_id, sync_interval_secs, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+            "INSERT INTO sync_integrations (backend_id, name, connectors, enabled, two_way, conflict_policy, \
+             log_warnings, default_owner_id, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
         )))
         .bind(new.backend_id.0)
         .bind(&new.name)
         .bind(Value::from(new.connectors.clone()).to_string())
         .bind(i64::from(new.enabled))
         .bind(i64::from(new.settings.two_way))
-        .bind(new.settings.sync_priority.as_str())
+        .bind(new.settings.conflict_policy.as_str())
         .bind(i64::from(new.settings.log_warnings))
         .bind(new.default_owner_id)
-        .bind(new.sync_interval.map(secs))
         .bind(new.extra.to_string())
         .bind(now)
-        .fetch_one(self.storage.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => SyncError::Failed(format!(
@@ -246,7 +218,15 @@ impl Integrations<'_> {
             )),
             _ => SyncError::from(e),
         })?;
-        integration_from_row(&row)
+        let integration = integration_from_row(&row)?;
+        if let Some(every) = new.sync_interval {
+            let work = ScheduledWork::ForwardSync {
+                integration_id: integration.id,
+            };
+            set_schedule_on(&mut tx, &work, every).await?;
+        }
+        tx.commit().await?;
+        Ok(integration)
     }
 
     /// An integration by id.
@@ -304,11 +284,11 @@ impl Integrations<'_> {
     /// Replaces the sync settings.
     pub async fn set_settings(&self, id: i64, settings: SyncSettings) -> SyncResult<()> {
         let done = sqlx::query(
-            "UPDATE sync_integrations SET two_way = $1, sync_priority = $2, log_warnings = $3, updated_at = $4 \
+            "UPDATE sync_integrations SET two_way = $1, conflict_policy = $2, log_warnings = $3, updated_at = $4 \
              WHERE id = $5",
         )
         .bind(i64::from(settings.two_way))
-        .bind(settings.sync_priority.as_str())
+        .bind(settings.conflict_policy.as_str())
         .bind(i64::from(settings.log_warnings))
         .bind(to_micros(Utc::now()))
         .bind(id)
@@ -341,17 +321,18 @@ fn found(rows: u64, id: i64) -> SyncResult<()> {
     Ok(())
 }
 
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
 fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
     let id: i64 = row.try_get("id")?;
     let record = || format!("integration {id}");
     let connectors: String = row.try_get("connectors")?;
     let connectors: Vec<String> = serde_json::from_str(&connectors)
         .map_err(|e| SyncError::invalid_data(record(), "connectors", e.to_string()))?;
-    let priority: String = row.try_get("sync_priority")?;
+    let policy: String = row.try_get("conflict_policy")?;
+    let conflict_policy = policy
+        .parse()
+        .map_err(|e: crate::sync::UnknownConflictPolicy| {
+            SyncError::invalid_data(record(), "conflict_policy", e.to_string())
+        })?;
     let extra: String = row.try_get("settings")?;
     let extra: Value = serde_json::from_str(&extra)
         .map_err(|e| SyncError::invalid_data(record(), "settings", e.to_string()))?;
@@ -363,13 +344,10 @@ fn integration_from_row(row: &AnyRow) -> SyncResult<Integration> {
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         settings: SyncSettings {
             two_way: row.try_get::<i64, _>("two_way")? != 0,
-            sync_priority: priority.parse()?,
+            conflict_policy,
             log_warnings: row.try_get::<i64, _>("log_warnings")? != 0,
         },
         default_owner_id: row.try_get("default_owner_id")?,
-        sync_interval: row
-            .try_get::<Option<i64>, _>("sync_interval_secs")?
-            .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0))),
         extra,
         created_at: from_micros(row.try_get("created_at")?),
         updated_at: from_micros(row.try_get("updated_at")?),

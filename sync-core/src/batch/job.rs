@@ -1,6 +1,6 @@
 //! Running a job: its steps in order, stopping at the first that does not complete.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::context::{JobParameters, StepScope};
@@ -12,14 +12,18 @@ use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::values::Values;
 
-/// The result of a job run: its persisted execution and the data its steps stored for the
-/// connector's next run (the incremental cursor).
+/// The result of a job run: its persisted execution, the data its steps stored for the
+/// connector's next run, and where it moved the import cursor.
 #[derive(Debug, Clone)]
 pub struct JobOutcome {
     /// The execution, with its steps.
     pub execution: JobExecution,
     /// What the components stored with [`set_status_data`](super::StepContext::set_status_data).
     pub status_data: Values,
+    /// The start of the next window of the job's (backend, model) import cursor, when a step
+    /// asked to move it ([`move_import_cursor`](super::StepContext::move_import_cursor))
+    /// and the job completed: it is stored already.
+    pub import_cursor: Option<DateTime<Utc>>,
 }
 
 impl JobOutcome {
@@ -102,6 +106,7 @@ pub(crate) async fn execute(
 
     let mut job_data = Values::new();
     let mut status_data = Values::new();
+    let mut import_cursor = None;
     let mut last: Option<(BatchStatus, ExitStatus)> = None;
     for (position, step) in definition.steps.iter().enumerate() {
         let outcome = run_step(StepInput {
@@ -114,10 +119,12 @@ pub(crate) async fn execute(
             job_data,
             status_data,
             previous_status_data,
+            import_cursor,
         })
         .await?;
         job_data = outcome.job_data;
         status_data = outcome.status_data;
+        import_cursor = outcome.import_cursor;
         let step_execution = outcome.execution;
         let status = step_execution.status;
         last = Some((status, step_execution.exit_status.clone()));
@@ -140,10 +147,24 @@ pub(crate) async fn execute(
                 .with_description("no steps configured for this job");
         }
     }
+    // The cursor moves only past a completed run, so a failed one is read again; before
+    // the execution is marked ended, so a run seen as completed has moved it.
+    let import_cursor = match import_cursor {
+        Some(since) if execution.status == BatchStatus::Completed => {
+            let work = &scope.work;
+            storage
+                .import_cursors()
+                .advance(work.backend().id, work.model(), Some(since))
+                .await?;
+            Some(since)
+        }
+        _ => None,
+    };
     execution.ended_at = Some(Utc::now());
     executions.update_job(&execution).await?;
     Ok(JobOutcome {
         execution,
         status_data,
+        import_cursor,
     })
 }

@@ -20,13 +20,16 @@
 //!   settings; **connectors** ([`Connector`]) gathered in an [`IntegrationType`] per backend
 //!   kind with the job file they use.
 //! - **Forward sync** ([`forward_sync`]): connectors in order, gated, each with a status
-//!   row and an incremental cursor; periodically from the worker ([`schedule_due_syncs`]).
+//!   row, reading from the (backend, model) import cursor the batch imports share
+//!   ([`crate::storage::ImportCursors`]); periodically as a schedule of the one scheduler
+//!   ([`crate::scheduler`]).
 //! - **Reverse sync** ([`ReverseSyncListener`], [`request_reverse_sync`], [`reverse_sync`]):
 //!   a local change schedules the connector's export job with the entity's id; a request
 //!   while one is queued is merged into it, never lost; each entity settles on its own.
 //! - **Record flows** ([`RecordImportProcessor`], [`TwoWayExportProcessor`],
 //!   [`FlowOutcomes`]): steps that run the record import and the crash-safe record export
-//!   of a connector's spec, settling conflicts with the integration's sync priority.
+//!   of a connector's spec, settling conflicts with the integration's conflict policy (its
+//!   sync priority, a [`ConflictPolicy`](crate::sync::ConflictPolicy)).
 //! - **Cleanup** ([`cleanup`]) of old statuses and executions, keeping each connector's
 //!   latest cursor.
 //!
@@ -67,14 +70,12 @@ pub use execution::{
 };
 pub use execution_status::{BatchStatus, ExitStatus};
 pub use forward::{SyncOptions, SyncReport, forward_sync};
-pub use integration::{
-    DEFAULT_OVERLAP, Integration, Integrations, NewIntegration, SyncPriority, SyncSettings,
-};
+pub use integration::{DEFAULT_OVERLAP, Integration, Integrations, NewIntegration, SyncSettings};
 pub use job::{JobOutcome, run_job};
 pub use reader::{
     BACKEND_ADAPTER_USAGE, ENTITY_BY_ID, EntityByIdReader, LOCAL_CURSOR, LOCAL_MODIFIED_SINCE,
-    LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_CURSOR,
-    REMOTE_PAGING, RemotePagingReader, format_time, parse_time, register_builtins,
+    LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_PAGING,
+    RemotePagingReader, format_time, parse_time, register_builtins,
 };
 pub use record_flows::{
     FLOW_OUTCOMES, FlowOutcomes, RECORD_IMPORT, RecordImportProcessor, TWO_WAY_EXPORT,
@@ -84,11 +85,8 @@ pub use reverse::{
     ReverseSyncArgs, ReverseSyncJob, ReverseSyncListener, pending_ids, queued_job,
     request_reverse_sync, reverse_sync,
 };
-pub use run::ConnectorRun;
-pub use schedule::{
-    ForwardSyncArgs, ForwardSyncJob, schedule_due_syncs, schedule_forward_sync,
-    spawn_periodic_syncs,
-};
+pub use run::{ConnectorRun, IMPORT_CURSOR_KEY};
+pub use schedule::{ForwardSyncArgs, ForwardSyncJob, schedule_forward_sync};
 pub use status::{ConnectorStatus, NewStatus, StatusCode, Statuses, stats_message};
 
 /// Adds the batch queue jobs ([`ForwardSyncJob`], [`ReverseSyncJob`]) to a worker's registry.

@@ -9,10 +9,22 @@
 //! | `pass_through` (processor) | the item unchanged | — |
 //! | `flow_outcomes` (writer) | nothing: see [`FlowOutcomes`](super::FlowOutcomes) | — |
 //!
-//! The two incremental readers keep their cursor in the connector's status data (see
+//! The overlap for clock skew is the step's `overlap_secs`, else the integration's, else 5
+//! minutes; a forced run (`force = true`, `integrations sync --force`) reads everything, as
+//! `imports run --full` does.
+//!
+//! `remote_paging` reads and moves the one incremental cursor of its (backend, model), the
+//! [`ImportCursors`](crate::storage::ImportCursors) that batch imports
+//! ([`run_batch_import`](crate::sync::run_batch_import)) use too: a window one style
+//! imported is not read again by the other. It starts at the cursor; once its job
+//! **completes**, the cursor moves to the greatest `since_field` value read (the remote
+//! side's clock, capped at ours) minus the overlap (see [`StepContext::move_import_cursor`]).
+//! A failed run never moves it.
+//!
+//! `local_modified_since` reads local changes for an export: its cursor is of the local
+//! side, not an import cursor, and stays in the connector's status data (see
 //! [`StepContext::set_status_data`]): the next run starts from the cursor of the last
-//! **completed** run minus an overlap for clock skew (the integration's `overlap_secs`, the
-//! step's `overlap_secs`, else 5 minutes); a forced run (`force = true`) reads everything.
+//! completed run minus the overlap.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,8 +56,6 @@ pub const REMOTE_PAGING: &str = "remote_paging";
 pub const LOCAL_MODIFIED_SINCE: &str = "local_modified_since";
 /// The usage of [`PassThrough`].
 pub const PASS_THROUGH: &str = "pass_through";
-/// The status-data key of [`RemotePagingReader`]'s cursor.
-pub const REMOTE_CURSOR: &str = "last_sync_at";
 /// The status-data key of [`LocalModifiedSinceReader`]'s cursor.
 pub const LOCAL_CURSOR: &str = "last_local_sync_at";
 
@@ -142,7 +152,8 @@ fn page_size(step: &StepContext) -> u32 {
         .unwrap_or(100)
 }
 
-/// A cursor's start: the previous cursor minus the overlap, or `None` for a full read.
+/// A status-data cursor's start: the previous cursor minus the overlap, or `None` for a
+/// full read.
 fn start_from(step: &StepContext, key: &str) -> Option<DateTime<Utc>> {
     if step.is_forced() {
         return None;
@@ -170,11 +181,12 @@ pub fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// Reads remote records changed since the cursor, page by page with bounded memory, through
-/// the model's [`BackendAdapter`], with a keyset cursor on `(since_field, id_field)` (step
-/// parameters, default `updated_at` and `id`): a record modified while the step pages cannot
-/// shift another one out of the read, as page numbers would. The new cursor is the greatest
-/// `since_field` value read, capped at now; with nothing read the previous cursor is kept.
+/// Reads remote records changed since the (backend, model) import cursor, page by page with
+/// bounded memory, through the model's [`BackendAdapter`], with a keyset cursor on
+/// `(since_field, id_field)` (step parameters, default `updated_at` and `id`): a record
+/// modified while the step pages cannot shift another one out of the read, as page numbers
+/// would. Once the job completes, the import cursor moves to the greatest `since_field`
+/// value read, capped at now, minus the overlap; with nothing read it stays.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RemotePagingReader;
 
@@ -194,11 +206,15 @@ impl ItemReader for RemotePagingReader {
             .and_then(Value::as_str)
             .unwrap_or("id")
             .to_owned();
-        let since = start_from(step, REMOTE_CURSOR);
-        if let Some(previous) = step.previous_status_data(REMOTE_CURSOR).cloned() {
-            // Kept when nothing newer is read, so an empty run does not lose the cursor.
-            step.set_status_data(REMOTE_CURSOR, previous);
-        }
+        let since = if step.is_forced() {
+            None
+        } else {
+            let work = step.work();
+            step.storage()
+                .import_cursors()
+                .since(work.backend().id, work.model())
+                .await?
+        };
         let pager = KeysetPager::new(
             BatchFields::new(&field, &id_field),
             since,
@@ -211,6 +227,8 @@ impl ItemReader for RemotePagingReader {
             field,
             buffer: Vec::new().into_iter(),
             now: Utc::now(),
+            overlap: chrono::Duration::from_std(overlap(step)).unwrap_or_default(),
+            newest: None,
         }))
     }
 }
@@ -221,6 +239,9 @@ struct RemoteStream {
     field: String,
     buffer: std::vec::IntoIter<Value>,
     now: DateTime<Utc>,
+    overlap: chrono::Duration,
+    /// The greatest `field` value read so far, capped at `now`.
+    newest: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -230,12 +251,9 @@ impl ItemStream for RemoteStream {
             if let Some(item) = self.buffer.next() {
                 if let Some(at) = item.get(&self.field).and_then(parse_time) {
                     let at = at.min(self.now);
-                    let newer = step
-                        .status_data(REMOTE_CURSOR)
-                        .and_then(parse_time)
-                        .is_none_or(|current| at > current);
-                    if newer {
-                        step.set_status_data(REMOTE_CURSOR, format_time(at));
+                    if self.newest.is_none_or(|newest| at > newest) {
+                        self.newest = Some(at);
+                        step.move_import_cursor(at - self.overlap);
                     }
                 }
                 return Ok(Some(item));

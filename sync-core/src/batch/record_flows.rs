@@ -40,8 +40,8 @@ use crate::error::{SyncError, SyncResult};
 use crate::ids::{ExternalId, LocalId};
 use crate::registry::{ApplyOn, ComponentRegistry};
 use crate::sync::{
-    ConflictPolicyOverride, ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for,
-    export_merged_record, import_record, import_record_data,
+    ExportOutcome, ExportSpec, ImportOutcome, ImportSpec, binder_for, export_merged_record,
+    import_record, import_record_data,
 };
 
 /// The usage of [`RecordImportProcessor`].
@@ -78,12 +78,11 @@ where
 }
 
 /// The context of a step's record work: in an integration, a field changed on both sides
-/// goes to the side of its sync priority instead of the backend's conflict policy.
-fn with_sync_priority(ctx: WorkContext, step: &StepContext) -> WorkContext {
+/// is settled by the integration's conflict policy (its sync priority) instead of the
+/// backend's; the merge and the checkpoint are the record flows' own either way.
+fn with_integration_policy(ctx: WorkContext, step: &StepContext) -> WorkContext {
     match step.integration() {
-        Some(integration) => ctx.with_extra(ConflictPolicyOverride(
-            integration.settings.sync_priority.policy(),
-        )),
+        Some(integration) => ctx.with_conflict_policy(integration.settings.conflict_policy),
         None => ctx,
     }
 }
@@ -112,7 +111,7 @@ where
 
 /// Imports each remote record a step reads (Oro's import strategy) through the record
 /// import flow of the connector's spec: dependencies first, mapping, the two-way merge
-/// under the integration's sync priority, the local write with the backend as origin, the
+/// under the integration's conflict policy, the local write with the backend as origin, the
 /// binding. Each record commits on its own.
 ///
 /// Counts a created local record as added and an updated one as updated; a record already
@@ -165,7 +164,7 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
             .unwrap_or("id")
             .to_owned();
         let external_id = external_id_of(&ctx, &item, &id_field)?;
-        let ctx = with_sync_priority(ctx, step);
+        let ctx = with_integration_policy(ctx, step);
         let spec: &S = &self.spec;
         // The step's start is before the page holding this record was read: a remote change
         // made since is newer than the binding's sync date, so no later run misses it.
@@ -204,7 +203,7 @@ impl<S: ImportSpec> ItemProcessor for RecordImportProcessor<S> {
 ///
 /// 1. a record already bound is first merged with the remote record by the import flow:
 ///    fields changed on one side take that side's value, a field changed on both sides goes
-///    to the side of the integration's sync priority, and the remote winners are written
+///    by the integration's conflict policy, and the remote winners are written
 ///    locally with the backend as origin (so they do not schedule another reverse sync);
 /// 2. the export flow then sends what the local side has that the backend has not (the
 ///    local winners and the fields changed locally alone) under the record's export lock,
@@ -250,7 +249,7 @@ impl<S: ImportSpec + ExportSpec> ItemProcessor for TwoWayExportProcessor<S> {
         };
         let spec: &S = &self.spec;
         if let Some(external_id) = &external_id {
-            let ctx = with_sync_priority(ctx.clone(), step);
+            let ctx = with_integration_policy(ctx.clone(), step);
             with_lock_retries(|| import_record(spec, &ctx, external_id, false)).await?;
         }
         // Merged above with the integration's priority: the export must not merge again

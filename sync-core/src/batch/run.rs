@@ -8,6 +8,7 @@ use super::definition::JobType;
 use super::execution::JobExecution;
 use super::integration::Integration;
 use super::job::execute;
+use super::reader::{format_time, parse_time};
 use super::settlement::ItemSettlements;
 use super::status::{ConnectorStatus, NewStatus, StatusCode, stats_message};
 use crate::app::App;
@@ -17,6 +18,11 @@ use crate::values::Values;
 
 /// How many skipped items a status message lists; the execution keeps them all.
 const MAX_WARNING_LINES: u32 = 100;
+
+/// The status-data key showing where a completed import left the (backend, model) import
+/// cursor: `{"model": …, "since": "YYYY-MM-DD HH:MM:SS"}`. It is a copy for people; the next
+/// run reads the cursor from [`ImportCursors`](crate::storage::ImportCursors).
+pub const IMPORT_CURSOR_KEY: &str = "import_cursor";
 
 /// Runs `work` holding the lock `key`, so that one sync of a kind runs at a time per
 /// integration (Oro's "a sync for this channel is already running"). A lock held elsewhere
@@ -86,11 +92,63 @@ pub(crate) async fn load(app: &App, integration_id: i64) -> SyncResult<Loaded> {
             )),
             other => other,
         })?;
-    Ok(Loaded {
+    let loaded = Loaded {
         integration,
         itype,
         ctx,
-    })
+    };
+    adopt_upgraded_cursors(&loaded).await?;
+    Ok(loaded)
+}
+
+/// Moves the connector cursors an upgrade set aside (migration 0012: they used to be kept in
+/// the status rows as `last_sync_at`) into the (backend, model) import cursors, where the
+/// connectors read them now: the next run starts where the last completed one would have
+/// (the old cursor minus the overlap), or at the import cursor when it is later.
+async fn adopt_upgraded_cursors(loaded: &Loaded) -> SyncResult<()> {
+    let storage = loaded.ctx.storage();
+    let integration = &loaded.integration;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT connector, last_sync_at FROM sync_connector_cursor_upgrades WHERE integration_id = $1",
+    )
+    .bind(integration.id)
+    .fetch_all(storage.pool())
+    .await?;
+    for (connector, last_sync_at) in rows {
+        let Some(declared) = loaded.itype.get(&connector) else {
+            // Kept for a program that still declares the connector.
+            tracing::warn!(integration = %integration.name, %connector, "the upgraded cursor of an unknown connector is kept aside");
+            continue;
+        };
+        let model = loaded
+            .itype
+            .jobs()
+            .get(declared.import_job())
+            .and_then(|job| job.model.clone())
+            .unwrap_or_else(|| declared.model().to_owned());
+        match parse_time(&Value::from(last_sync_at.as_str())) {
+            Some(at) => {
+                let overlap = chrono::Duration::from_std(integration.overlap()).unwrap_or_default();
+                storage
+                    .import_cursors()
+                    .adopt(integration.backend_id, &model, at - overlap)
+                    .await?;
+                tracing::info!(integration = %integration.name, %connector, %model, %last_sync_at, "connector cursor moved to the import cursor");
+            }
+            None => {
+                // Unreadable: the import cursor (or a full read) is the safe side.
+                tracing::warn!(integration = %integration.name, %connector, %last_sync_at, "an upgraded connector cursor is not a time; dropped");
+            }
+        }
+        sqlx::query(
+            "DELETE FROM sync_connector_cursor_upgrades WHERE integration_id = $1 AND connector = $2",
+        )
+        .bind(integration.id)
+        .bind(&connector)
+        .execute(storage.pool())
+        .await?;
+    }
+    Ok(())
 }
 
 /// Runs `job` of `connector` and appends its status row. Only storage errors of the status
@@ -114,7 +172,12 @@ pub(crate) async fn run_connector(
         local_model: connector.explicit_local_model().map(str::to_owned),
         settlements,
     };
-    let outcome = match loaded.itype.jobs().get(job) {
+    let definition = loaded.itype.jobs().get(job);
+    // The model whose import cursor the job moves: the job's own, else the connector's.
+    let cursor_model = definition
+        .and_then(|d| d.model.clone())
+        .unwrap_or_else(|| connector.model().to_owned());
+    let outcome = match definition {
         Some(definition) => execute(&scope, definition, &parameters, previous_status_data).await,
         None => Err(SyncError::Failed(format!(
             "no batch job named `{job}` is declared"
@@ -143,12 +206,15 @@ pub(crate) async fn run_connector(
                         }
                     }
                 }
-                (
-                    StatusCode::Completed,
-                    message,
-                    outcome.status_data,
-                    Some(execution),
-                )
+                let mut data = outcome.status_data;
+                if let Some(since) = outcome.import_cursor {
+                    // Shown, never read back: the cursor itself is the import cursor's row.
+                    data.insert(
+                        IMPORT_CURSOR_KEY.to_owned(),
+                        serde_json::json!({"model": cursor_model, "since": format_time(since)}),
+                    );
+                }
+                (StatusCode::Completed, message, data, Some(execution))
             } else {
                 message.push('\n');
                 message.push_str(&execution.failures.join("\n"));

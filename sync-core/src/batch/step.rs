@@ -37,6 +37,8 @@ pub(crate) struct StepOutcome {
     pub execution: StepExecution,
     pub job_data: Values,
     pub status_data: Values,
+    /// Where the import cursor moves when the job completes.
+    pub import_cursor: Option<chrono::DateTime<Utc>>,
 }
 
 /// Why the loop ended early.
@@ -59,6 +61,7 @@ pub(crate) struct StepInput<'a> {
     pub job_data: Values,
     pub status_data: Values,
     pub previous_status_data: &'a Values,
+    pub import_cursor: Option<chrono::DateTime<Utc>>,
 }
 
 /// Runs one item step and persists its execution. Errors are only storage errors of the
@@ -91,6 +94,7 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
     ctx.job_data = input.job_data;
     ctx.status_data = input.status_data;
     ctx.previous_status_data = input.previous_status_data.clone();
+    ctx.import_cursor = input.import_cursor;
 
     let mut settling = input.settles_items.then(|| Settling {
         log: input.scope.settlements.clone(),
@@ -177,6 +181,7 @@ pub(crate) async fn run_step(input: StepInput<'_>) -> SyncResult<StepOutcome> {
         execution,
         job_data: std::mem::take(&mut ctx.job_data),
         status_data: std::mem::take(&mut ctx.status_data),
+        import_cursor: ctx.import_cursor,
     })
 }
 

@@ -218,6 +218,25 @@ impl Storage {
         Ok(())
     }
 
+    /// Applies the embedded migrations of this dialect up to and including `version` (e.g.
+    /// `9` for `0009_…`), to build a database of an earlier release, as an upgrade test
+    /// does before [`Storage::migrate`] brings it to the current schema.
+    pub async fn migrate_to(&self, version: i64) -> SyncResult<()> {
+        match self.dialect {
+            Dialect::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run_to(version, &self.pool)
+                    .await?
+            }
+            Dialect::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run_to(version, &self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
     /// The pool, for queries of your own (e.g. the local application's tables).
     pub fn pool(&self) -> &AnyPool {
         &self.pool

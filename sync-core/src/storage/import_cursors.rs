@@ -1,6 +1,5 @@
-//! Where each (backend, model) batch import resumes, and its schedule.
-
-use std::time::Duration;
+//! Where each (backend, model) import resumes: the one incremental cursor of a model, shared
+//! by batch imports and integration connectors.
 
 use chrono::{DateTime, Utc};
 
@@ -12,8 +11,10 @@ use crate::sync::KeysetPosition;
 
 /// The import cursors of a [`Storage`]; get them with [`Storage::import_cursors`].
 ///
-/// A batch import reads its window's start here and moves it after a run that settled its
-/// whole window ([`BatchImportReport::next_since`](crate::sync::BatchImportReport)), so an
+/// The one incremental cursor of each (backend, model), whichever style of sync reads it: a
+/// batch import reads its window's start here and moves it after a run that settled its
+/// whole window; an integration connector's `remote_paging` reader starts here too and moves
+/// it when its job completes (see [`crate::batch::RemotePagingReader`]). A batch import moves it ([`BatchImportReport::next_since`](crate::sync::BatchImportReport)), so an
 /// interrupted run is resumed from where it stopped, never from "now": within the window,
 /// the position of the last settled page is kept ([`ImportCursors::save_progress`]).
 #[derive(Debug, Clone, Copy)]
@@ -36,15 +37,6 @@ pub struct OpenWindow {
 
 /// `since`, `window_until`, `position_updated`, `position_id` of a cursor row.
 type CursorRow = (Option<i64>, Option<i64>, Option<String>, Option<String>);
-
-/// A batch import due to run, as [`ImportCursors::claim_due`] returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueImport {
-    /// The backend.
-    pub backend_id: BackendId,
-    /// The model.
-    pub model: String,
-}
 
 impl Storage {
     /// The import cursors table.
@@ -167,62 +159,27 @@ impl ImportCursors<'_> {
         Ok(())
     }
 
-    /// Runs the import of `model` on `backend_id` every `every`, the first time at the next
-    /// tick. The cursor is kept.
-    pub async fn schedule(
+    /// Takes a cursor from elsewhere (an upgraded connector cursor): the window starts at
+    /// `since`, or where it already does when that is later (both sides imported what came
+    /// before their own), and any open window is kept.
+    pub async fn adopt(
         &self,
         backend_id: BackendId,
         model: &str,
-        every: Duration,
+        since: DateTime<Utc>,
     ) -> SyncResult<()> {
-        let now = to_micros(Utc::now());
-        let every = i64::try_from(every.as_secs().max(1)).unwrap_or(i64::MAX);
         sqlx::query(
-            "INSERT INTO sync_import_cursors (backend_id, model, every_secs, next_run_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (backend_id, model) DO UPDATE SET every_secs = excluded.every_secs, \
-             next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+            "INSERT INTO sync_import_cursors (backend_id, model, since, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (backend_id, model) DO UPDATE SET \
+             since = CASE WHEN sync_import_cursors.since IS NOT NULL AND sync_import_cursors.since > excluded.since \
+             THEN sync_import_cursors.since ELSE excluded.since END, updated_at = excluded.updated_at",
         )
         .bind(backend_id.0)
         .bind(model)
-        .bind(every)
-        .bind(now)
-        .execute(self.storage.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Stops running the import of `model` periodically (the cursor is kept).
-    pub async fn unschedule(&self, backend_id: BackendId, model: &str) -> SyncResult<()> {
-        sqlx::query(
-            "UPDATE sync_import_cursors SET every_secs = NULL, next_run_at = NULL, updated_at = $3 \
-             WHERE backend_id = $1 AND model = $2",
-        )
-        .bind(backend_id.0)
-        .bind(model)
+        .bind(to_micros(since))
         .bind(to_micros(Utc::now()))
         .execute(self.storage.pool())
         .await?;
         Ok(())
-    }
-
-    /// The scheduled imports due now, each moved to its next run in the same statement: two
-    /// workers ticking at once do not both get one.
-    pub async fn claim_due(&self) -> SyncResult<Vec<DueImport>> {
-        let now = to_micros(Utc::now());
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "UPDATE sync_import_cursors SET next_run_at = $1 + every_secs * 1000000, updated_at = $1 \
-             WHERE every_secs IS NOT NULL AND next_run_at <= $1 RETURNING backend_id, model",
-        )
-        .bind(now)
-        .fetch_all(self.storage.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(backend_id, model)| DueImport {
-                backend_id: BackendId(backend_id),
-                model,
-            })
-            .collect())
     }
 }

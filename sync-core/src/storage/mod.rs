@@ -14,13 +14,16 @@ mod import_cursor_list;
 mod import_cursors;
 mod lock_admin;
 mod locks;
+mod schedules;
 mod time;
 
 pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
 pub use import_cursor_list::ImportCursor;
-pub use import_cursors::{DueImport, ImportCursors, OpenWindow};
+pub use import_cursors::{ImportCursors, OpenWindow};
 pub use lock_admin::{LockInfo, LockRelease};
 pub use locks::{LOCK_LEASE, LockGuard};
+pub(crate) use schedules::set_on as set_schedule_on;
+pub use schedules::{Schedule, ScheduledWork, Schedules};
 pub use time::{from_micros, to_micros};

@@ -1,5 +1,5 @@
 //! Batch imports as queue jobs: each run resumes from the stored cursor of its (backend,
-//! model), and scheduled ones run periodically.
+//! model); a schedule of the one scheduler ([`crate::scheduler`]) runs them periodically.
 //!
 //! The connector framework's batch importers take their `from_date` from a field the cron
 //! job writes *before* the run, so a run that fails half-way has already moved the date and
@@ -29,7 +29,7 @@ use crate::app::App;
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{BackendId, ExternalId};
-use crate::queue::{BoxFuture, JobContext, JobDefaults, JobFunction, JobOutput, Queue};
+use crate::queue::{BoxFuture, JobContext, JobDefaults, JobFunction, JobOutput};
 use crate::storage::OpenWindow;
 
 /// Usage of a model's [`BatchImportConfig`].
@@ -244,41 +244,4 @@ async fn leave_for_retry(
         ));
     ctx.queue().enqueue(job).await?;
     Ok(())
-}
-
-/// Enqueues an [`ImportBatchJob`] for each scheduled import that is due (see
-/// [`ImportCursors::schedule`](crate::storage::ImportCursors::schedule)); returns how many.
-/// A (backend, model) whose previous job still waits is not queued twice.
-pub async fn enqueue_due_imports(app: &App) -> SyncResult<usize> {
-    let due = app.storage().import_cursors().claim_due().await?;
-    let queue: &Queue = app.queue();
-    for import in &due {
-        let args = ImportBatchArgs {
-            backend_id: import.backend_id,
-            model: import.model.clone(),
-            mode: ImportMode::Jobs,
-            full: false,
-        };
-        let job = ImportBatchJob::with_args(args)?.identity_key(ImportBatchJob::identity_key(
-            import.backend_id,
-            &import.model,
-        ));
-        queue.enqueue(job).await?;
-    }
-    Ok(due.len())
-}
-
-/// Calls [`enqueue_due_imports`] every `tick` until the task is aborted; errors are logged
-/// and the next tick tries again.
-pub fn spawn_periodic_imports(app: App, tick: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(tick);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            if let Err(error) = enqueue_due_imports(&app).await {
-                tracing::warn!(%error, "scheduling the due batch imports failed");
-            }
-        }
-    })
 }

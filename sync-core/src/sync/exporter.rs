@@ -177,7 +177,7 @@ pub async fn export_record<S: ExportSpec>(
 }
 
 /// [`export_record`] for a caller that has just merged the remote record itself (e.g. with
-/// an integration's sync priority instead of the backend's conflict policy): the flow does
+/// an integration's conflict policy instead of the backend's): the flow does
 /// not import it again, whatever [`ExportSpec::refresh_before_update`] says.
 pub async fn export_merged_record<S: ExportSpec>(
     spec: &S,

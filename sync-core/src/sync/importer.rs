@@ -8,9 +8,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use super::components::{RECORD_IMPORTER, adapter_for, binder_for, repository_for};
-use super::two_way::{
-    ConflictPolicy, ConflictPolicyOverride, Merge, Side, merge_three_way, record_open_conflicts,
-};
+use super::two_way::{ConflictPolicy, Merge, Side, merge_three_way, record_open_conflicts};
 use crate::context::WorkContext;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::{ExternalId, LocalId};
@@ -332,13 +330,11 @@ pub(super) fn is_up_to_date<S: ImportSpec>(
 }
 
 /// The conflict policy of a two-way model's import: the context's
-/// [`ConflictPolicyOverride`], else the spec's own; `None` for a one-way model.
+/// ([`WorkContext::conflict_policy`], e.g. an integration's), else the spec's own; `None` for
+/// a one-way model.
 fn conflict_policy<S: ImportSpec>(spec: &S, ctx: &WorkContext) -> Option<ConflictPolicy> {
     let own = spec.two_way(ctx)?;
-    Some(
-        ctx.extra::<ConflictPolicyOverride>()
-            .map_or(own, |replaced| replaced.0),
-    )
+    Some(ctx.conflict_policy().unwrap_or(own))
 }
 
 /// The lock a record import holds for its transaction: two jobs importing the same record

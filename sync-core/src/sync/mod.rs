@@ -21,7 +21,7 @@ mod jobs;
 mod keyset;
 mod page_importer;
 mod progress;
-mod two_way;
+pub(crate) mod two_way;
 
 pub use batch_exporter::{BatchExportReport, export_batch};
 pub use batch_importer::{
@@ -29,8 +29,7 @@ pub use batch_importer::{
     import_page,
 };
 pub use batch_job::{
-    BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode,
-    enqueue_due_imports, run_batch_import, spawn_periodic_imports,
+    BATCH_IMPORT, BatchImportConfig, ImportBatchArgs, ImportBatchJob, ImportMode, run_batch_import,
 };
 pub use components::{
     BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
@@ -53,6 +52,6 @@ pub use keyset::{KeysetPager, KeysetPosition};
 pub use page_importer::import_page_data;
 pub use progress::{ImportProgress, ImportProgressHook};
 pub use two_way::{
-    ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,
+    ConflictPolicy, FieldConflict, Merge, OPEN_CONFLICTS, Side, UnknownConflictPolicy,
     merge_three_way, open_conflicts, record_open_conflicts,
 };

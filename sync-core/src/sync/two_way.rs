@@ -7,6 +7,8 @@
 //! [`ConflictPolicy`] or, when the policy cannot settle it, left as a [`FieldConflict`] for a
 //! human (a checkpoint).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -38,12 +40,63 @@ pub enum ConflictPolicy {
     FieldMerge,
 }
 
-/// A conflict policy that replaces a two-way import spec's own for the work of one context,
-/// e.g. the sync priority of the integration a job runs for. Add it to the context with
-/// [`WorkContext::with_extra`](crate::WorkContext::with_extra); models that are not two-way
-/// are not affected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConflictPolicyOverride(pub ConflictPolicy);
+impl ConflictPolicy {
+    /// Every policy, in the order the documentation lists them.
+    pub const ALL: [ConflictPolicy; 4] = [
+        ConflictPolicy::RemoteWins,
+        ConflictPolicy::LocalWins,
+        ConflictPolicy::NewestWins,
+        ConflictPolicy::FieldMerge,
+    ];
+
+    /// The stored and displayed name: `remote_wins`, `local_wins`, `newest_wins` or
+    /// `field_merge` (the names of a backend's `conflict_policy` setting).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::RemoteWins => "remote_wins",
+            ConflictPolicy::LocalWins => "local_wins",
+            ConflictPolicy::NewestWins => "newest_wins",
+            ConflictPolicy::FieldMerge => "field_merge",
+        }
+    }
+}
+
+impl fmt::Display for ConflictPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a policy by its name; Oro's sync priorities `remote` and `local` are read as
+/// [`ConflictPolicy::RemoteWins`] and [`ConflictPolicy::LocalWins`].
+///
+/// ```
+/// use sync_core::sync::ConflictPolicy;
+/// assert_eq!("local".parse::<ConflictPolicy>().unwrap(), ConflictPolicy::LocalWins);
+/// assert_eq!("field_merge".parse::<ConflictPolicy>().unwrap(), ConflictPolicy::FieldMerge);
+/// assert!("first".parse::<ConflictPolicy>().is_err());
+/// ```
+impl std::str::FromStr for ConflictPolicy {
+    type Err = UnknownConflictPolicy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "remote" => Ok(ConflictPolicy::RemoteWins),
+            "local" => Ok(ConflictPolicy::LocalWins),
+            other => ConflictPolicy::ALL
+                .into_iter()
+                .find(|policy| policy.as_str() == other)
+                .ok_or_else(|| UnknownConflictPolicy(other.to_owned())),
+        }
+    }
+}
+
+/// A conflict policy name that is none of [`ConflictPolicy::ALL`] (nor `remote` / `local`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a conflict policy (remote_wins, local_wins, newest_wins, field_merge; or remote, local)"
+)]
+pub struct UnknownConflictPolicy(pub String);
 
 /// A field both sides changed to different values, which the policy did not settle.
 #[derive(Debug, Clone, PartialEq)]

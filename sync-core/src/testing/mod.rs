@@ -114,18 +114,29 @@ fn unique_suffix() -> String {
 /// A test database's migrated storage. Its backend secrets are stored in plain JSON (a
 /// throw-away database); a test of encryption sets its own policy with
 /// [`Storage::with_secrets_at_rest`].
-async fn test_storage(url: &str) -> SyncResult<Storage> {
-    let storage = Storage::open(url).await?;
+async fn test_storage(url: &str, up_to: Option<i64>) -> SyncResult<Storage> {
+    let storage = match up_to {
+        None => Storage::open(url).await?,
+        Some(version) => {
+            let storage = Storage::connect(url, StorageOptions::default()).await?;
+            storage.migrate_to(version).await?;
+            storage
+        }
+    };
     Ok(storage.with_secrets_at_rest(crate::backend::SecretsAtRest::Plaintext))
 }
 
 /// A fresh, migrated SQLite database in a temporary file.
 pub async fn sqlite() -> SyncResult<TestDatabase> {
+    sqlite_at(None).await
+}
+
+async fn sqlite_at(up_to: Option<i64>) -> SyncResult<TestDatabase> {
     let dir = std::env::temp_dir().join(format!("synckit_test_{}", unique_suffix()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| SyncError::Failed(format!("cannot create a temporary directory: {e}")))?;
     let url = format!("sqlite://{}", dir.join("test.db").display());
-    let storage = test_storage(&url).await?;
+    let storage = test_storage(&url, up_to).await?;
     Ok(TestDatabase {
         storage,
         url,
@@ -141,6 +152,10 @@ pub async fn sqlite() -> SyncResult<TestDatabase> {
 /// # Errors
 /// Under `CI=true`, an unreachable PostgreSQL is an error.
 pub async fn postgres() -> SyncResult<Option<TestDatabase>> {
+    postgres_at(None).await
+}
+
+async fn postgres_at(up_to: Option<i64>) -> SyncResult<Option<TestDatabase>> {
     let base_url =
         std::env::var("SYNCKIT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_TEST_PG_URL.to_owned());
     let admin = match Storage::connect(&base_url, small_pool()).await {
@@ -167,7 +182,7 @@ pub async fn postgres() -> SyncResult<Option<TestDatabase>> {
     // `TestDatabase::terminate_connections`).
     let url =
         format!("{base_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}");
-    let storage = test_storage(&url).await?;
+    let storage = test_storage(&url, up_to).await?;
     Ok(Some(TestDatabase {
         storage,
         url,
@@ -190,6 +205,28 @@ pub async fn postgres() -> SyncResult<Option<TestDatabase>> {
 pub async fn test_databases() -> SyncResult<Vec<TestDatabase>> {
     let mut all = vec![sqlite().await?];
     if let Some(pg) = postgres().await? {
+        all.push(pg);
+    }
+    Ok(all)
+}
+
+/// [`test_databases`] with the schema of an earlier release: only the migrations up to and
+/// including `version` are applied, for an upgrade test to fill it the old way and then
+/// [`Storage::migrate`] it.
+///
+/// ```no_run
+/// # async fn demo() -> sync_core::SyncResult<()> {
+/// for db in sync_core::testing::test_databases_migrated_to(9).await? {
+///     // ... write rows as release 0009 did ...
+///     db.storage.migrate().await?;
+///     // ... check they were carried over ...
+///     db.cleanup().await;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn test_databases_migrated_to(version: i64) -> SyncResult<Vec<TestDatabase>> {
+    let mut all = vec![sqlite_at(Some(version)).await?];
+    if let Some(pg) = postgres_at(Some(version)).await? {
         all.push(pg);
     }
     Ok(all)

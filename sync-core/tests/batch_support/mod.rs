@@ -271,6 +271,21 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
         ApplyOn::kind("shop").model("customer"),
         Arc::new(ShopCustomers),
     );
+    // The record style on the same model: batch imports of (shop, customer) share the
+    // integration's import cursor.
+    registry.register::<dyn sync_core::sync::RecordImporter>(
+        ApplyOn::kind("shop").model("customer"),
+        sync_core::sync::RECORD_IMPORTER,
+        Arc::new(sync_core::sync::SpecImporter(ShopCustomers)),
+    );
+    registry.register(
+        ApplyOn::kind("shop").model("customer"),
+        sync_core::sync::BATCH_IMPORT,
+        Arc::new(
+            sync_core::sync::BatchImportConfig::new(sync_core::sync::BatchFields::default())
+                .overlap(std::time::Duration::ZERO),
+        ),
+    );
     registry.register::<dyn ItemProcessor>(ApplyOn::kind("shop"), "test.rules", Arc::new(Rules));
     registry.register::<dyn ItemWriter>(
         ApplyOn::kind("shop"),
