@@ -62,6 +62,7 @@
 //! # Ok(()) }
 //! ```
 
+mod browse;
 mod channels;
 mod graph;
 mod handle;
@@ -76,6 +77,7 @@ mod store;
 mod testing;
 mod worker;
 
+pub use browse::{JobPage, JobQuery, MAX_BROWSE_PAGE};
 pub use channels::{ChannelConfig, ChannelSpec, DEFAULT_RETENTION, ROOT, normalize_channel};
 pub use graph::{FlatGraph, Graph, chain, group};
 pub use handle::{DelayedGraph, Queue};
