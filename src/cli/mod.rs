@@ -29,6 +29,8 @@ pub mod backends;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
+#[cfg(feature = "console")]
+pub mod serve;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -88,6 +90,9 @@ pub enum Command {
         #[command(subcommand)]
         command: integrations::IntegrationsCommand,
     },
+    /// Serve the operator console (pages, JSON API) until SIGTERM or Ctrl-C.
+    #[cfg(feature = "console")]
+    Serve(serve::ServeArgs),
 }
 
 /// What a program adds to the command line before a command that needs its connectors
@@ -182,6 +187,8 @@ where
             Ok((app, _)) => integrations::run(&app, command).await,
             Err(error) => Err(error),
         },
+        #[cfg(feature = "console")]
+        Command::Serve(args) => serve::run(&queue, args).await,
     };
     queue.storage().close().await;
     output

@@ -124,7 +124,11 @@ impl Queue {
             .collect::<SyncResult<Vec<_>>>()?;
         let more = jobs.len() > limit as usize;
         jobs.truncate(limit as usize);
-        let next_before = if more { jobs.last().map(|j| j.id) } else { None };
+        let next_before = if more {
+            jobs.last().map(|j| j.id)
+        } else {
+            None
+        };
         Ok(JobPage { jobs, next_before })
     }
 

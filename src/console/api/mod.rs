@@ -1,0 +1,64 @@
+//! The JSON API under `/api`, which the pages use and scripts can call, and its OpenAPI
+//! document at `/api/openapi.json`.
+
+mod audit;
+mod jobs;
+mod overview;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+
+use super::ConsoleState;
+
+pub use overview::{Overview, StateCount, overview};
+
+/// The OpenAPI document of the console's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Synckit console API",
+        description = "The operator console's JSON API. Every route needs \
+            `Authorization: Bearer <token>` (SYNCKIT_CONSOLE_TOKEN for admin, \
+            SYNCKIT_CONSOLE_READ_TOKEN for read-only); actions need the admin token. \
+            Errors answer `{\"error\": \"…\"}`."
+    ),
+    paths(
+        overview::get_overview,
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::post_job_action,
+        audit::list_audit
+    ),
+    components(schemas(
+        crate::console::error::ErrorBody,
+        crate::console::jobs_view::JobList,
+        crate::console::jobs_view::JobSummary,
+        crate::console::jobs_view::JobDetail,
+        crate::console::jobs_view::HistoryItem,
+        crate::console::jobs_view::JobFilterParams,
+        crate::console::actions::JobActionKind,
+        crate::console::actions::JobActionRequest,
+        crate::console::actions::JobActionResult,
+        crate::console::audit::AuditEntry,
+        overview::Overview,
+        overview::StateCount
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The API's routes.
+pub fn routes() -> Router<ConsoleState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/overview", get(overview::get_overview))
+        .route("/api/jobs", get(jobs::list_jobs))
+        .route("/api/jobs/actions", post(jobs::post_job_action))
+        .route("/api/jobs/{id}", get(jobs::get_job))
+        .route("/api/audit", get(audit::list_audit))
+}

@@ -1,0 +1,539 @@
+//! The operator console on SQLite and PostgreSQL: tokens and roles, the login form's
+//! session and its CSRF token, security headers, JSON errors, the job API and pages,
+//! actions on one job and on a filter, redacted arguments and the audit log.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use synckit::SyncError;
+use synckit::console::{ConsoleConfig, Tokens, check_config, serve};
+use synckit::queue::{
+    BoxFuture, JobContext, JobFunction, JobId, JobOutput, JobRegistry, JobState, Queue, Worker,
+};
+use synckit::testing::{TestDatabase, test_databases};
+
+const ADMIN: &str = "admin-token-for-tests";
+const READER: &str = "read-token-for-tests";
+const SECRET: &str = "s3cr3t-api-token-value";
+
+#[derive(Serialize, Deserialize)]
+struct FailingArgs {
+    tag: String,
+    api_token: String,
+}
+
+/// Fails for good, naming a record and a field.
+struct FailingJob;
+
+impl JobFunction for FailingJob {
+    const NAME: &'static str = "failing";
+    type Args = FailingArgs;
+    fn perform(_: JobContext, args: FailingArgs) -> BoxFuture<synckit::SyncResult<JobOutput>> {
+        Box::pin(async move {
+            Err(SyncError::invalid_data(
+                format!("customer {}", args.tag),
+                "email",
+                "not an address",
+            ))
+        })
+    }
+}
+
+fn failing(tag: &str) -> synckit::queue::Delayable {
+    FailingJob::with_args(FailingArgs {
+        tag: tag.into(),
+        api_token: SECRET.into(),
+    })
+    .unwrap()
+}
+
+/// Enqueues `tags` as failing jobs and runs them until they failed.
+async fn failed_jobs(queue: &Queue, tags: &[&str]) -> Vec<JobId> {
+    let mut ids = Vec::new();
+    for tag in tags {
+        ids.push(queue.enqueue(failing(tag)).await.unwrap());
+    }
+    Worker::builder(queue.clone(), JobRegistry::new().register::<FailingJob>())
+        .poll_interval(Duration::from_millis(50))
+        .build()
+        .run_until_idle()
+        .await
+        .unwrap();
+    for &id in &ids {
+        assert_eq!(queue.job(id).await.unwrap().state, JobState::Failed);
+    }
+    ids
+}
+
+/// A console on a free loopback port; returns its base URL and the queue.
+async fn console(db: &TestDatabase, tokens: Tokens) -> (String, Queue) {
+    let queue = Queue::with_url(db.storage.clone(), &db.url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = ConsoleConfig {
+        tokens,
+        insecure_local: false,
+    };
+    tokio::spawn(serve(
+        listener,
+        queue.clone(),
+        config,
+        std::future::pending(),
+    ));
+    (base, queue)
+}
+
+fn both_tokens() -> Tokens {
+    Tokens::new(Some(ADMIN.into()), Some(READER.into()))
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn assert_security_headers(headers: &HeaderMap, what: &str) {
+    for (name, expected) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(
+            headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(expected),
+            "{what}: {name}"
+        );
+    }
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_a_valid_token_are_refused_with_a_json_message() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, _) = console(&db, both_tokens()).await;
+        let http = client();
+        for path in ["/api/jobs", "/api/overview", "/api/openapi.json"] {
+            let answer = http.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{name}: {path}");
+            assert_security_headers(answer.headers(), path);
+            let body: Value = answer.json().await.unwrap();
+            assert!(
+                body["error"].as_str().unwrap().contains("token"),
+                "{name}: {body}"
+            );
+        }
+        let wrong = http
+            .get(format!("{base}/api/jobs"))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "{name}");
+        // A page sends the browser to the login form, which anyone may see.
+        let page = http.get(format!("{base}/jobs")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::SEE_OTHER, "{name}");
+        assert_eq!(page.headers()[LOCATION], "/login");
+        let login = http.get(format!("{base}/login")).send().await.unwrap();
+        assert_eq!(login.status(), StatusCode::OK, "{name}");
+        assert_security_headers(login.headers(), "/login");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_only_token_looks_but_an_action_is_forbidden() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let ids = failed_jobs(&queue, &["1"]).await;
+        let http = client();
+        let list: Value = http
+            .get(format!("{base}/api/jobs?state=failed"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["jobs"][0]["id"], json!(ids[0].0), "{name}: {list}");
+        let action = http
+            .post(format!("{base}/api/jobs/actions"))
+            .bearer_auth(READER)
+            .json(&json!({"action": "requeue", "ids": [ids[0].0]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(action.status(), StatusCode::FORBIDDEN, "{name}");
+        let body: Value = action.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("admin"),
+            "{name}: {body}"
+        );
+        assert_eq!(queue.job(ids[0]).await.unwrap().state, JobState::Failed);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_token_requeues_jobs_one_by_one_and_on_a_filter_and_each_action_is_audited() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let ids = failed_jobs(&queue, &["1", "2", "3"]).await;
+        let pending = queue.enqueue(failing("4")).await.unwrap();
+        let http = client();
+        let one: Value = http
+            .post(format!("{base}/api/jobs/actions"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"action": "cancel", "ids": [ids[0].0]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["changed"], json!(1), "{name}: {one}");
+        assert_eq!(queue.job(ids[0]).await.unwrap().state, JobState::Cancelled);
+
+        let bulk: Value = http
+            .post(format!("{base}/api/jobs/actions"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"action": "requeue", "filter": {"state": "failed"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(bulk["changed"], json!(2), "{name}: {bulk}");
+        for id in [ids[1], ids[2], pending] {
+            assert_eq!(
+                queue.job(id).await.unwrap().state,
+                JobState::Pending,
+                "{name}"
+            );
+        }
+
+        let bad = http
+            .post(format!("{base}/api/jobs/actions"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"action": "requeue", "filter": {"state": "broken"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST, "{name}");
+        let body: Value = bad.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("`state`"),
+            "{name}: the field is named: {body}"
+        );
+
+        let audit: Value = http
+            .get(format!("{base}/api/audit"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = audit.as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{name}: {audit}");
+        assert_eq!(entries[0]["action"], "jobs.requeue");
+        assert_eq!(entries[0]["target"], "jobs matching state=failed");
+        assert_eq!(entries[0]["outcome"], "2 changed");
+        assert_eq!(entries[0]["actor"], "admin (bearer token)");
+        assert_eq!(entries[1]["action"], "jobs.cancel");
+        assert_eq!(entries[1]["target"], format!("jobs {}", ids[0].0));
+        assert!(!audit.to_string().contains(ADMIN), "{name}: no token");
+        db.cleanup().await;
+    }
+}
+
+/// Signs in through the login form; returns the `Cookie` header value.
+async fn sign_in(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let answer = http
+        .post(format!("{base}/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let cookie = answer.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("the page has a CSRF field");
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_browser_acts_only_with_its_csrf_token() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let ids = failed_jobs(&queue, &["1"]).await;
+        let http = client();
+
+        let refused = http
+            .post(format!("{base}/login"))
+            .form(&[("token", "guess")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{name}");
+        assert!(refused.headers().get(SET_COOKIE).is_none());
+
+        let cookie = sign_in(&http, &base, ADMIN).await;
+        let page = http
+            .get(format!("{base}/jobs?state=failed"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{name}");
+        assert_security_headers(page.headers(), "/jobs");
+        let page = page.text().await.unwrap();
+        assert!(page.contains(&format!("/jobs/{}", ids[0].0)), "{name}");
+        let csrf = csrf_of(&page);
+
+        let id = ids[0].0.to_string();
+        let without = http
+            .post(format!("{base}/jobs/actions"))
+            .header("cookie", &cookie)
+            .form(&[("action", "requeue"), ("id", id.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(without.status(), StatusCode::FORBIDDEN, "{name}");
+        let wrong = http
+            .post(format!("{base}/api/jobs/actions"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", "forged")
+            .json(&json!({"action": "requeue", "ids": [ids[0].0]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(queue.job(ids[0]).await.unwrap().state, JobState::Failed);
+
+        let with = http
+            .post(format!("{base}/jobs/actions"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("action", "requeue"),
+                ("id", id.as_str()),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(with.status(), StatusCode::SEE_OTHER, "{name}");
+        assert_eq!(with.headers()[LOCATION], format!("/jobs/{id}"));
+        assert_eq!(queue.job(ids[0]).await.unwrap().state, JobState::Pending);
+
+        // The read-only session sees the pages without action forms.
+        let reader = sign_in(&http, &base, READER).await;
+        let page = http
+            .get(format!("{base}/jobs/{id}"))
+            .header("cookie", &reader)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("requeued by an operator"), "{name}");
+        assert!(!page.contains(r#"id="requeue""#), "{name}");
+        let audit = http
+            .get(format!("{base}/audit"))
+            .header("cookie", &reader)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(audit.contains("admin (signed-in session)"), "{name}");
+        assert!(audit.contains("jobs.requeue"), "{name}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_details_show_the_error_and_history_but_never_a_secret_argument() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let ids = failed_jobs(&queue, &["7"]).await;
+        let http = client();
+        let detail = http
+            .get(format!("{base}/api/jobs/{}", ids[0].0))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let parsed: Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(parsed["args"]["tag"], "7", "{name}: {detail}");
+        assert_eq!(parsed["args"]["api_token"], "[redacted]", "{name}");
+        assert!(
+            parsed["message"].as_str().unwrap().contains("email"),
+            "{name}"
+        );
+        assert!(!parsed["history"].as_array().unwrap().is_empty(), "{name}");
+        assert!(!detail.contains(SECRET), "{name}");
+        let page = http
+            .get(format!("{base}/jobs/{}", ids[0].0))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("[redacted]") && !page.contains(SECRET),
+            "{name}"
+        );
+
+        let missing = http
+            .get(format!("{base}/api/jobs/999999"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{name}");
+        let body: Value = missing.json().await.unwrap();
+        assert!(body["error"].is_string(), "{name}: {body}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_job_list_pages_by_keyset_and_the_api_is_documented() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let mut ids = Vec::new();
+        for tag in ["a", "b", "c"] {
+            ids.push(queue.enqueue(failing(tag)).await.unwrap().0);
+        }
+        let http = client();
+        let first: Value = http
+            .get(format!("{base}/api/jobs?limit=2"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page_ids: Vec<i64> = first["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(page_ids, vec![ids[2], ids[1]], "{name}: {first}");
+        let before = first["next_before"].as_i64().unwrap();
+        let second: Value = http
+            .get(format!("{base}/api/jobs?limit=2&before={before}"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(second["jobs"][0]["id"], json!(ids[0]), "{name}");
+        assert!(second["next_before"].is_null(), "{name}");
+
+        let doc: Value = http
+            .get(format!("{base}/api/openapi.json"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for path in [
+            "/api/jobs",
+            "/api/jobs/{id}",
+            "/api/jobs/actions",
+            "/api/audit",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{name}: {path} documented");
+        }
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn the_console_refuses_to_start_without_a_token_unless_insecure_local_on_loopback() {
+    let loopback = "127.0.0.1:8080".parse().unwrap();
+    let everywhere = "0.0.0.0:8080".parse().unwrap();
+    let none = ConsoleConfig::default();
+    let error = check_config(&none, loopback).unwrap_err().to_string();
+    assert!(error.contains("SYNCKIT_CONSOLE_TOKEN"), "{error}");
+    let insecure = ConsoleConfig {
+        insecure_local: true,
+        ..ConsoleConfig::default()
+    };
+    assert!(check_config(&insecure, loopback).is_ok());
+    let error = check_config(&insecure, everywhere).unwrap_err().to_string();
+    assert!(error.contains("loopback"), "{error}");
+    let tokens = ConsoleConfig {
+        tokens: Tokens::new(None, Some(READER.into())),
+        insecure_local: false,
+    };
+    assert!(check_config(&tokens, everywhere).is_ok());
+}
+
+#[tokio::test]
+async fn synckit_serve_refuses_to_start_without_a_token() {
+    let db = synckit::testing::sqlite().await.unwrap();
+    // The test process sets neither token variable.
+    assert!(std::env::var(Tokens::ADMIN_ENV).is_err());
+    assert!(std::env::var(Tokens::READ_ONLY_ENV).is_err());
+    let error = synckit::cli::run_args(
+        [
+            "synckit",
+            "--database-url",
+            db.url.as_str(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        async |_: &mut synckit::cli::Setup<'_>| Ok(()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("--insecure-local"), "{error}");
+    db.cleanup().await;
+}
