@@ -537,3 +537,59 @@ async fn synckit_serve_refuses_to_start_without_a_token() {
     assert!(error.contains("--insecure-local"), "{error}");
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_counts_jobs_per_state_and_channel_and_names_the_oldest_pending_job() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        failed_jobs(&queue, &["1"]).await;
+        let oldest = queue
+            .enqueue(failing("2").channel("root.magento"))
+            .await
+            .unwrap();
+        queue.enqueue(failing("3")).await.unwrap();
+        let http = client();
+        let overview: Value = http
+            .get(format!("{base}/api/overview"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            overview["states"],
+            json!([{"state": "failed", "jobs": 1}, {"state": "pending", "jobs": 2}]),
+            "{name}: {overview}"
+        );
+        assert_eq!(
+            overview["channels"],
+            json!([
+                {"channel": "root", "state": "failed", "jobs": 1},
+                {"channel": "root", "state": "pending", "jobs": 1},
+                {"channel": "root.magento", "state": "pending", "jobs": 1},
+            ]),
+            "{name}"
+        );
+        assert_eq!(overview["oldest_pending"]["id"], json!(oldest.0), "{name}");
+        assert_eq!(overview["workers"], json!([]), "{name}");
+        let page = http
+            .get(format!("{base}/"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("root.magento"), "{name}");
+        assert!(page.contains(&format!("/jobs/{}", oldest.0)), "{name}");
+        assert!(
+            page.contains("not an address"),
+            "{name}: the failure's error"
+        );
+        db.cleanup().await;
+    }
+}

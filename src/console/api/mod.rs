@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 
 use super::ConsoleState;
 
-pub use overview::{Overview, StateCount, overview};
+pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease, overview};
 
 /// The OpenAPI document of the console's API.
 #[derive(OpenApi)]
@@ -43,7 +43,10 @@ pub use overview::{Overview, StateCount, overview};
         crate::console::actions::JobActionResult,
         crate::console::audit::AuditEntry,
         overview::Overview,
-        overview::StateCount
+        overview::StateCount,
+        overview::ChannelCount,
+        overview::PendingSince,
+        overview::WorkerLease
     ))
 )]
 pub struct ApiDoc;

@@ -1,4 +1,5 @@
-//! `GET /api/overview`: how many jobs are in each state.
+//! `GET /api/overview`: the queue at a glance (jobs per state and per channel, the oldest
+//! pending job, the workers holding a lease).
 
 use axum::Json;
 use axum::extract::State;
@@ -7,6 +8,7 @@ use sync_core::queue::Queue;
 use utoipa::ToSchema;
 
 use crate::console::ConsoleState;
+use crate::console::audit::rfc3339;
 use crate::console::error::ConsoleResult;
 
 /// How many jobs are in one state.
@@ -18,11 +20,50 @@ pub struct StateCount {
     pub jobs: i64,
 }
 
+/// How many jobs of one channel are in one state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelCount {
+    /// The channel.
+    pub channel: String,
+    /// The state.
+    pub state: String,
+    /// How many jobs.
+    pub jobs: i64,
+}
+
+/// The oldest job waiting for a worker.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingSince {
+    /// The job.
+    pub id: i64,
+    /// Its function.
+    pub name: String,
+    /// Waiting since (RFC 3339).
+    pub since: String,
+}
+
+/// A worker holding a lease.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkerLease {
+    /// The worker.
+    pub worker_id: String,
+    /// Jobs it holds.
+    pub jobs: i64,
+    /// When its latest lease runs out (RFC 3339).
+    pub lease_until: String,
+}
+
 /// The queue at a glance.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Overview {
     /// Jobs per state (states without jobs are left out).
     pub states: Vec<StateCount>,
+    /// Jobs per channel and state.
+    pub channels: Vec<ChannelCount>,
+    /// The oldest pending job.
+    pub oldest_pending: Option<PendingSince>,
+    /// The workers running (or about to run) a job: an idle worker holds no lease.
+    pub workers: Vec<WorkerLease>,
 }
 
 /// Reads the overview.
@@ -36,7 +77,37 @@ pub async fn overview(queue: &Queue) -> ConsoleResult<Overview> {
             jobs,
         })
         .collect();
-    Ok(Overview { states })
+    let channels = queue
+        .count_by_channel_and_state()
+        .await?
+        .into_iter()
+        .map(|c| ChannelCount {
+            channel: c.channel,
+            state: c.state.as_str().to_owned(),
+            jobs: c.jobs,
+        })
+        .collect();
+    let oldest_pending = queue.oldest_pending().await?.map(|p| PendingSince {
+        id: p.id.0,
+        name: p.name,
+        since: rfc3339(p.since),
+    });
+    let workers = queue
+        .live_workers()
+        .await?
+        .into_iter()
+        .map(|w| WorkerLease {
+            worker_id: w.worker_id,
+            jobs: w.jobs,
+            lease_until: rfc3339(w.lease_until),
+        })
+        .collect();
+    Ok(Overview {
+        states,
+        channels,
+        oldest_pending,
+        workers,
+    })
 }
 
 /// The queue at a glance.

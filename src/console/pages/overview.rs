@@ -7,7 +7,7 @@ use sync_core::queue::{JobQuery, JobState};
 
 use super::{PageContext, render};
 use crate::console::ConsoleState;
-use crate::console::api::{StateCount, overview};
+use crate::console::api::{Overview, overview};
 use crate::console::auth::Principal;
 use crate::console::error::ConsoleResult;
 use crate::console::jobs_view::JobSummary;
@@ -20,7 +20,7 @@ const LATEST_FAILURES: u32 = 10;
 struct OverviewPage {
     actor: String,
     csrf: String,
-    states: Vec<StateCount>,
+    overview: Overview,
     failures: Vec<JobSummary>,
 }
 
@@ -39,7 +39,7 @@ pub async fn page(
     render(&OverviewPage {
         actor: context.actor,
         csrf: context.csrf,
-        states: counts.states,
+        overview: counts,
         failures: failures.jobs.iter().map(JobSummary::from).collect(),
     })
 }

@@ -73,6 +73,7 @@ mod outcome;
 mod registry;
 mod retry;
 mod states;
+mod stats;
 mod store;
 mod testing;
 mod worker;
@@ -90,6 +91,7 @@ pub use options::{Delayable, Eta, IdentityKey, JobOptions};
 pub use registry::JobRegistry;
 pub use retry::{DEFAULT_RETRY_DELAY, RetryDelay, RetryPattern};
 pub use states::JobState;
+pub use stats::{ChannelStateCount, LiveWorker, OldestPending};
 pub use testing::{JobTrap, TrappedJob};
 pub use worker::{
     NOTIFY_CHANNEL, Worker, WorkerBuilder, WorkerOptions, WorkerStats, shutdown_signal,
