@@ -593,3 +593,64 @@ async fn the_overview_counts_jobs_per_state_and_channel_and_names_the_oldest_pen
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_changes_priority_eta_and_channel_and_a_missing_value_is_named() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        let id = queue.enqueue(failing("1")).await.unwrap();
+        let http = client();
+        let act = |body: Value| {
+            let http = http.clone();
+            let url = format!("{base}/api/jobs/actions");
+            async move {
+                http.post(url)
+                    .bearer_auth(ADMIN)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let answer = act(json!({"action": "set_priority", "ids": [id.0], "priority": 2})).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{name}");
+        assert_eq!(queue.job(id).await.unwrap().priority, 2, "{name}");
+        act(json!({"action": "set_eta", "ids": [id.0], "eta": "2030-01-01T00:00:00Z"})).await;
+        assert_eq!(
+            queue.job(id).await.unwrap().eta.map(|e| e.to_rfc3339()),
+            Some("2030-01-01T00:00:00+00:00".to_owned()),
+            "{name}"
+        );
+        act(
+            json!({"action": "set_channel", "filter": {"name": "failing"}, "channel": "root.slow"}),
+        )
+        .await;
+        assert_eq!(queue.job(id).await.unwrap().channel, "root.slow", "{name}");
+
+        let missing = act(json!({"action": "set_priority", "ids": [id.0]})).await;
+        assert_eq!(missing.status(), StatusCode::BAD_REQUEST, "{name}");
+        let body: Value = missing.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("`priority`"),
+            "{name}"
+        );
+        let bad = act(json!({"action": "set_eta", "ids": [id.0], "eta": "tomorrow"})).await;
+        let body: Value = bad.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("`eta`"), "{name}");
+
+        let audit: Value = http
+            .get(format!("{base}/api/audit"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit[0]["action"], "jobs.set_channel", "{name}: {audit}");
+        assert_eq!(audit[0]["outcome"], "1 changed (channel root.slow)");
+        assert_eq!(audit[2]["outcome"], "1 changed (priority 2)");
+        db.cleanup().await;
+    }
+}

@@ -69,3 +69,61 @@ async fn counts_per_channel_the_oldest_pending_job_and_the_workers_holding_lease
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_change_priority_eta_and_channel_of_jobs_no_worker_holds() {
+    use sync_core::queue::Reschedule;
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let queue = queue_of(&db);
+        let log = Arc::new(Log::default());
+        let done = enqueue(&queue, record("d")).await;
+        worker(&queue, &log).build().run_until_idle().await.unwrap();
+        let pending = enqueue(&queue, record("p")).await;
+
+        let n = queue
+            .reschedule(&[pending, done], &Reschedule::Priority(3))
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{name}: the done job is left alone");
+        assert_eq!(job(&queue, pending).await.priority, 3, "{name}");
+        assert_ne!(job(&queue, done).await.priority, 3, "{name}");
+
+        let later = chrono::Utc::now() + chrono::Duration::hours(1);
+        queue
+            .reschedule(&[pending], &Reschedule::Eta(Some(later)))
+            .await
+            .unwrap();
+        let eta = job(&queue, pending).await.eta.unwrap();
+        assert!((eta - later).num_seconds().abs() < 1, "{name}");
+        // Not due: a worker leaves it.
+        worker(&queue, &log).build().run_until_idle().await.unwrap();
+        assert_eq!(state(&queue, pending).await, JobState::Pending, "{name}");
+        queue
+            .reschedule(&[pending], &Reschedule::Eta(None))
+            .await
+            .unwrap();
+        assert!(job(&queue, pending).await.eta.is_none(), "{name}");
+
+        queue
+            .reschedule(&[pending], &Reschedule::Channel("root.magento'; --".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            job(&queue, pending).await.channel,
+            "root.magento'; --",
+            "{name}: bound, not inlined"
+        );
+        let history: Vec<String> = queue
+            .job_history(pending)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|h| h.message)
+            .collect();
+        assert_eq!(history.len(), 4, "{name}: {history:?}");
+        assert_eq!(history[0], "priority set to 3 by an operator");
+        assert_eq!(history[2], "eta cleared by an operator");
+        db.cleanup().await;
+    }
+}

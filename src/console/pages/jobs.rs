@@ -109,6 +109,15 @@ pub struct JobActionForm {
     /// Filter: text.
     #[serde(default)]
     pub text: Option<String>,
+    /// The new priority, for `set_priority` (a form field is text).
+    #[serde(default)]
+    pub new_priority: Option<String>,
+    /// The new ETA, for `set_eta`.
+    #[serde(default)]
+    pub new_eta: Option<String>,
+    /// The new channel, for `set_channel`.
+    #[serde(default)]
+    pub new_channel: Option<String>,
 }
 
 /// `POST /jobs/actions`: runs the action, then back to the job or the filtered list.
@@ -128,12 +137,25 @@ pub async fn action(
         name: form.name.clone(),
         text: form.text.clone(),
     };
+    let priority = match form.new_priority.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            ConsoleError::bad_request(format!("field `new_priority`: `{text}` is not a number"))
+        })?),
+    };
+    let blank = |action| JobActionRequest {
+        action,
+        ids: Vec::new(),
+        filter: None,
+        priority,
+        eta: form.new_eta.clone(),
+        channel: form.new_channel.clone(),
+    };
     let (request, back) = match (form.id, form.scope.as_deref()) {
         (Some(id), _) => (
             JobActionRequest {
-                action: form.action,
                 ids: vec![id],
-                filter: None,
+                ..blank(form.action)
             },
             format!("/jobs/{id}"),
         ),
@@ -141,9 +163,8 @@ pub async fn action(
             let back = format!("/jobs?{}", filter.to_query_string());
             (
                 JobActionRequest {
-                    action: form.action,
-                    ids: Vec::new(),
                     filter: Some(filter),
+                    ..blank(form.action)
                 },
                 back,
             )

@@ -71,6 +71,7 @@ mod manage;
 mod options;
 mod outcome;
 mod registry;
+mod reschedule;
 mod retry;
 mod states;
 mod stats;
@@ -89,6 +90,7 @@ pub use job::{
 pub use manage::{HistoryRecord, JobFilter, JobRecord};
 pub use options::{Delayable, Eta, IdentityKey, JobOptions};
 pub use registry::JobRegistry;
+pub use reschedule::Reschedule;
 pub use retry::{DEFAULT_RETRY_DELAY, RetryDelay, RetryPattern};
 pub use states::JobState;
 pub use stats::{ChannelStateCount, LiveWorker, OldestPending};
