@@ -654,3 +654,61 @@ async fn the_admin_changes_priority_eta_and_channel_and_a_missing_value_is_named
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_is_streamed_as_server_sent_events_for_live_updates() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        queue.enqueue(failing("1")).await.unwrap();
+        let http = client();
+        let unauthorized = http.get(format!("{base}/api/events")).send().await.unwrap();
+        assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED, "{name}");
+        let mut stream = http
+            .get(format!("{base}/api/events"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            stream.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream",
+            "{name}"
+        );
+        let mut received = String::new();
+        while !received.contains("\n\n") {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()
+                .expect("the stream stays open");
+            received.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(
+            received.starts_with("event: overview\n"),
+            "{name}: {received}"
+        );
+        let data = received
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap();
+        let overview: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(
+            overview["states"],
+            json!([{"state": "pending", "jobs": 1}]),
+            "{name}"
+        );
+        let script = http
+            .get(format!("{base}/assets/overview.js"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(script.status(), StatusCode::OK, "{name}");
+        assert!(
+            script.text().await.unwrap().contains("/api/events"),
+            "{name}"
+        );
+        db.cleanup().await;
+    }
+}

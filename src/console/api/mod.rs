@@ -2,6 +2,7 @@
 //! document at `/api/openapi.json`.
 
 mod audit;
+mod events;
 mod jobs;
 mod overview;
 
@@ -26,6 +27,7 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
     ),
     paths(
         overview::get_overview,
+        events::events,
         jobs::list_jobs,
         jobs::get_job,
         jobs::post_job_action,
@@ -60,6 +62,7 @@ pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/overview", get(overview::get_overview))
+        .route("/api/events", get(events::events))
         .route("/api/jobs", get(jobs::list_jobs))
         .route("/api/jobs/actions", post(jobs::post_job_action))
         .route("/api/jobs/{id}", get(jobs::get_job))

@@ -1,7 +1,9 @@
 //! The console's server-rendered pages (askama templates under `templates/console/`), one
-//! file per page. Pages need no script: filters are plain GET forms, actions plain POST
-//! forms carrying the CSRF token.
+//! file per page. Pages work without script: filters are plain GET forms, actions plain
+//! POST forms carrying the CSRF token; the Overview adds a small script of the console's
+//! own that follows `/api/events` (live updates).
 
+mod assets;
 mod audit;
 mod jobs;
 mod login;
@@ -62,4 +64,5 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/jobs/actions", post(jobs::action))
         .route("/jobs/{id}", get(jobs::detail))
         .route("/audit", get(audit::page))
+        .route("/assets/overview.js", get(assets::overview_js))
 }
