@@ -712,3 +712,47 @@ async fn the_overview_is_streamed_as_server_sent_events_for_live_updates() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_token_and_count_jobs_per_channel_and_state() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, queue) = console(&db, both_tokens()).await;
+        failed_jobs(&queue, &["1"]).await;
+        queue
+            .enqueue(failing("2").channel("root.magento"))
+            .await
+            .unwrap();
+        let http = client();
+        let refused = http.get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{name}");
+        let answer = http
+            .get(format!("{base}/metrics"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{name}");
+        assert!(
+            answer.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text"),
+            "{name}"
+        );
+        let text = answer.text().await.unwrap();
+        for line in [
+            r#"synckit_jobs{channel="root",state="failed"} 1"#,
+            r#"synckit_jobs{channel="root.magento",state="pending"} 1"#,
+            "synckit_workers_live 0",
+            "# EOF",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{name}: {line} in\n{text}");
+        }
+        assert!(
+            text.contains("synckit_oldest_pending_age_seconds "),
+            "{name}: {text}"
+        );
+        db.cleanup().await;
+    }
+}

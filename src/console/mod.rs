@@ -9,7 +9,7 @@
 //!
 //! One file per concern: [`auth`] (tokens, roles, sessions, the action check),
 //! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`api`] (the JSON API
-//! and its OpenAPI document) and [`pages`].
+//! and its OpenAPI document), [`metrics`] (Prometheus) and [`pages`].
 //!
 //! ```no_run
 //! # async fn demo(queue: synckit::queue::Queue) -> synckit::SyncResult<()> {
@@ -33,6 +33,7 @@ pub mod auth;
 pub mod error;
 pub mod headers;
 pub mod jobs_view;
+pub mod metrics;
 pub mod pages;
 pub mod redact;
 
@@ -109,6 +110,7 @@ pub fn router(queue: Queue, config: ConsoleConfig) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(from_fn(headers::security_headers))
         .with_state(state)
