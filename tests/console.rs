@@ -756,3 +756,73 @@ async fn metrics_need_a_token_and_count_jobs_per_channel_and_state() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_show_their_cursors_and_never_their_secrets() {
+    use synckit::backend::{NewBackend, Secrets};
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let (base, _) = console(&db, both_tokens()).await;
+        let backend = db
+            .storage
+            .backends()
+            .create(NewBackend {
+                version: Some("2.4".into()),
+                settings: json!({"base_url": "https://shop.example", "api_password": SECRET}),
+                secrets: Secrets::new().with("token", SECRET),
+                ..NewBackend::new("magento", "shop")
+            })
+            .await
+            .unwrap();
+        let since = "2026-01-02T03:04:05Z".parse().unwrap();
+        let cursors = db.storage.import_cursors();
+        cursors
+            .advance(backend.id, "customer", Some(since))
+            .await
+            .unwrap();
+        cursors
+            .schedule(backend.id, "product", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let http = client();
+        let answer = http
+            .get(format!("{base}/api/backends"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!answer.contains(SECRET), "{name}: {answer}");
+        let list: Value = serde_json::from_str(&answer).unwrap();
+        let shop = &list[0];
+        assert_eq!(
+            (&shop["name"], &shop["version"], &shop["enabled"]),
+            (&json!("shop"), &json!("2.4"), &json!(true)),
+            "{name}"
+        );
+        assert_eq!(shop["settings"]["api_password"], "[redacted]", "{name}");
+        assert_eq!(shop["cursors"][0]["model"], "customer", "{name}");
+        assert_eq!(
+            shop["cursors"][0]["next_window_since"], "2026-01-02T03:04:05Z",
+            "{name}"
+        );
+        assert_eq!(shop["cursors"][1]["every_secs"], json!(600), "{name}");
+        let page = http
+            .get(format!("{base}/backends"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("2026-01-02T03:04:05Z") && page.contains("600 s"),
+            "{name}"
+        );
+        assert!(!page.contains(SECRET), "{name}");
+        db.cleanup().await;
+    }
+}

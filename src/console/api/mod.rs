@@ -2,6 +2,7 @@
 //! document at `/api/openapi.json`.
 
 mod audit;
+mod backends;
 mod events;
 mod jobs;
 mod overview;
@@ -31,7 +32,8 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         jobs::list_jobs,
         jobs::get_job,
         jobs::post_job_action,
-        audit::list_audit
+        audit::list_audit,
+        backends::list_backends
     ),
     components(schemas(
         crate::console::error::ErrorBody,
@@ -44,6 +46,8 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         crate::console::actions::JobActionRequest,
         crate::console::actions::JobActionResult,
         crate::console::audit::AuditEntry,
+        crate::console::backends_view::BackendView,
+        crate::console::backends_view::CursorView,
         overview::Overview,
         overview::StateCount,
         overview::ChannelCount,
@@ -67,4 +71,5 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/api/jobs/actions", post(jobs::post_job_action))
         .route("/api/jobs/{id}", get(jobs::get_job))
         .route("/api/audit", get(audit::list_audit))
+        .route("/api/backends", get(backends::list_backends))
 }

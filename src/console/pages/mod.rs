@@ -5,6 +5,7 @@
 
 mod assets;
 mod audit;
+mod backends;
 mod jobs;
 mod login;
 mod overview;
@@ -64,5 +65,6 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/jobs/actions", post(jobs::action))
         .route("/jobs/{id}", get(jobs::detail))
         .route("/audit", get(audit::page))
+        .route("/backends", get(backends::page))
         .route("/assets/overview.js", get(assets::overview_js))
 }

@@ -9,6 +9,7 @@
 mod bindings;
 mod checkpoints;
 mod connect;
+mod import_cursor_list;
 mod import_cursors;
 mod locks;
 mod time;
@@ -16,6 +17,7 @@ mod time;
 pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
+pub use import_cursor_list::ImportCursor;
 pub use import_cursors::{DueImport, ImportCursors};
 pub use locks::LockGuard;
 pub use time::{from_micros, to_micros};
