@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use synckit::backend::{NewBackend, Secrets};
+use synckit::backend::{NewBackend, Secrets, SecretsAtRest};
 use synckit::prelude::*;
 use synckit::sync::{ImportDirectly, ImportWindow, import_batch};
 use synckit::testing::TestDatabase;
@@ -140,7 +140,10 @@ async fn floor(base_url: &str, url: &str) -> SyncResult<u64> {
 
 /// The framework: the connector's batch imports, each record mapped, bound and written.
 async fn synckit(base_url: &str, url: &str) -> SyncResult<u64> {
-    let storage = Storage::open(url).await?;
+    // A throw-away benchmark database holding the simulator's token.
+    let storage = Storage::open(url)
+        .await?
+        .with_secrets_at_rest(SecretsAtRest::Plaintext);
     let mut registry = ComponentRegistry::new();
     synckit_magento::register(&mut registry);
     backoffice::install(&storage, &mut registry).await?;

@@ -6,6 +6,7 @@
 //! cargo run -p magento-sim -- --listen 127.0.0.1:8080 --token demo-token --customers 50
 //!
 //! export SYNCKIT_DATABASE_URL=sqlite://shop.db MAGENTO_URL=http://127.0.0.1:8080 MAGENTO_TOKEN=demo-token
+//! export SYNCKIT_SECRET_KEY="$(openssl rand -base64 32)"   # encrypts the stored token
 //! cargo run --example magento_cli -- integrations add --name shop --backend magento --connector customer --two-way remote
 //! cargo run --example magento_cli -- integrations sync shop
 //! cargo run --example magento_cli -- integrations reverse shop --connector customer --id 1
@@ -14,7 +15,8 @@
 //!
 //! With `MAGENTO_URL` set, the backend `magento` (or `MAGENTO_BACKEND`) is created on first
 //! use, Magento 2.4 (or `MAGENTO_VERSION`) with the integration token `MAGENTO_TOKEN`; the
-//! token is stored with the backend's secrets, never printed. The back office's tables are
+//! token is stored with the backend's secrets, encrypted with `SYNCKIT_SECRET_KEY`, never
+//! printed. The back office's tables are
 //! created in the same database.
 
 #[path = "magento_sync/backoffice.rs"]

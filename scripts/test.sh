@@ -5,3 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
 cargo test --workspace "$@"
+# The crash suite's short form: workers SIGKILLed during imports and exports against the
+# faulty simulator, then the checks; anything lost, duplicated or stuck fails the command.
+cargo run --quiet --example crash_suite -- --short

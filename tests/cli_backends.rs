@@ -33,6 +33,8 @@ async fn backends_are_added_listed_updated_and_disabled_without_showing_secrets(
                 r#"{"base_url": "https://shop.example"}"#,
                 "--secret-env",
                 "token=PATH",
+                // No SYNCKIT_SECRET_KEY here: plain text is allowed explicitly.
+                "--plaintext-secrets",
             ],
         )
         .await

@@ -197,7 +197,8 @@ impl TableRepository {
     }
 }
 
-/// Binds one value; values of the wrong type are an error naming the record and the field.
+/// Binds one value that is not NULL; values of the wrong type are an error naming the record
+/// and the field. NULLs are not bound but written as the SQL literal (see [`placeholder`]).
 fn bind_value<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     kind: Kind,
@@ -209,10 +210,7 @@ fn bind_value<'q>(
         SyncError::invalid_data(record, field, format!("expected {what}, got {value}"))
     };
     Ok(match (kind, value) {
-        // A NULL is typed for its column: PostgreSQL refuses a text NULL in a BIGINT column.
-        (Kind::Integer | Kind::Bool, Value::Null) => query.bind(None::<i64>),
-        (Kind::Real, Value::Null) => query.bind(None::<f64>),
-        (_, Value::Null) => query.bind(None::<String>),
+        (_, Value::Null) => return Err(wrong("a value (NULL is written, not bound)")),
         (Kind::Text, Value::String(s)) => query.bind(s.clone()),
         (Kind::Text, other) => query.bind(other.to_string()),
         (Kind::Real, v) => query.bind(v.as_f64().ok_or_else(|| wrong("a number"))?),
@@ -223,6 +221,23 @@ fn bind_value<'q>(
         (Kind::Integer, v) => query.bind(v.as_i64().ok_or_else(|| wrong("an integer"))?),
         (Kind::Json, v) => query.bind(v.to_string()),
     })
+}
+
+/// The SQL for one column value: `NULL` for a null, else the next parameter `$n` (counted in
+/// `next`).
+///
+/// A NULL is never bound. PostgreSQL keeps the parameter types a connection first prepared a
+/// statement with, and sqlx's `Any` driver hands a NULL `f64` over as a 4-byte `real`: a
+/// product without a weight, imported first on a connection, made every later weight on it
+/// fail with `incorrect binary data format in bind parameter 4`. With the literal, a
+/// parameter's type is the same for every call of the same statement text.
+fn placeholder(value: &Value, next: &mut usize) -> String {
+    if value.is_null() {
+        "NULL".to_owned()
+    } else {
+        *next += 1;
+        format!("${next}")
+    }
 }
 
 #[async_trait]
@@ -278,7 +293,12 @@ impl LocalRepository for TableRepository {
             .filter_map(|(k, v)| self.kind(k).map(|kind| (k.as_str(), kind, v)))
             .collect();
         let names: Vec<&str> = fields.iter().map(|(n, _, _)| *n).collect();
-        let params: Vec<String> = (1..=fields.len() + 1).map(|i| format!("${i}")).collect();
+        let mut bound = 0;
+        let mut params: Vec<String> = fields
+            .iter()
+            .map(|(_, _, value)| placeholder(value, &mut bound))
+            .collect();
+        params.push(format!("${}", bound + 1));
         let sql = format!(
             "INSERT INTO {} ({}{}updated_at) VALUES ({}) RETURNING id",
             self.table.name,
@@ -287,7 +307,7 @@ impl LocalRepository for TableRepository {
             params.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (name, kind, value) in &fields {
+        for (name, kind, value) in fields.iter().filter(|(_, _, v)| !v.is_null()) {
             query = bind_value(query, *kind, value, &record, name)?;
         }
         let row = query.bind(to_micros(Utc::now())).fetch_one(conn).await?;
@@ -305,20 +325,20 @@ impl LocalRepository for TableRepository {
             .iter()
             .filter_map(|(k, v)| self.kind(k).map(|kind| (k.as_str(), kind, v)))
             .collect();
+        let mut bound = 0;
         let mut sets: Vec<String> = fields
             .iter()
-            .enumerate()
-            .map(|(i, (n, _, _))| format!("{n} = ${}", i + 1))
+            .map(|(n, _, value)| format!("{n} = {}", placeholder(value, &mut bound)))
             .collect();
-        sets.push(format!("updated_at = ${}", fields.len() + 1));
+        sets.push(format!("updated_at = ${}", bound + 1));
         let sql = format!(
             "UPDATE {} SET {} WHERE id = ${}",
             self.table.name,
             sets.join(", "),
-            fields.len() + 2
+            bound + 2
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (name, kind, value) in &fields {
+        for (name, kind, value) in fields.iter().filter(|(_, _, v)| !v.is_null()) {
             query = bind_value(query, *kind, value, &record, name)?;
         }
         query

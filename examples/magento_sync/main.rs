@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use magento_sim::{ApiVersion, Simulator};
 use serde_json::{Value, json};
 use synckit::adapter::{PageRequest, SearchQuery};
-use synckit::backend::{NewBackend, Secrets};
+use synckit::backend::{NewBackend, SecretCipher, Secrets, SecretsAtRest};
 use synckit::prelude::*;
 use synckit::queue::{JobFilter, JobRegistry, JobState, Worker};
 use synckit::storage::{CheckpointFilter, CheckpointState};
@@ -176,7 +176,15 @@ async fn main() -> SyncResult<()> {
         .map_err(|e| SyncError::Failed(e.to_string()))?;
     println!("  {}", sim.base_url());
 
-    let storage = Storage::open(&database).await?;
+    // The token is encrypted with the key in SYNCKIT_SECRET_KEY when it is set; this demo
+    // database of the simulator's token may keep it in plain text otherwise.
+    let secrets = match SecretCipher::from_env()? {
+        Some(cipher) => SecretsAtRest::Encrypted(cipher),
+        None => SecretsAtRest::Plaintext,
+    };
+    let storage = Storage::open(&database)
+        .await?
+        .with_secrets_at_rest(secrets);
     let mut registry = ComponentRegistry::new();
     synckit_magento::register(&mut registry);
     backoffice::install(&storage, &mut registry).await?;

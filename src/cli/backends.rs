@@ -3,11 +3,18 @@
 //! Secrets never come from the command line, where other users see them (`ps`) and shells
 //! keep them: `--secret-env token=MAGENTO_TOKEN` reads the secret `token` from the
 //! environment variable `MAGENTO_TOKEN`. They are never printed either.
+//!
+//! At rest they are encrypted with the key in `SYNCKIT_SECRET_KEY` (32 bytes, base64 or
+//! hex, e.g. `openssl rand -base64 32`); without a key a secret is refused unless
+//! `--plaintext-secrets` is given. `rotate-key` re-encrypts every backend's secrets with
+//! the key in `SYNCKIT_NEW_SECRET_KEY`.
 
 use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
-use sync_core::backend::{Backend, NewBackend, Secrets};
+use sync_core::backend::{
+    Backend, NEW_SECRET_KEY_ENV, NewBackend, SECRET_KEY_ENV, SecretCipher, Secrets, SecretsAtRest,
+};
 use sync_core::storage::Storage;
 use sync_core::{SyncError, SyncResult};
 
@@ -30,6 +37,10 @@ pub enum BackendsCommand {
         /// The backend's name.
         backend: String,
     },
+    /// Re-encrypt every backend's secrets, in one transaction, with the key in
+    /// SYNCKIT_NEW_SECRET_KEY; they are read with SYNCKIT_SECRET_KEY (plain-text ones need
+    /// none). Then make the new key SYNCKIT_SECRET_KEY.
+    RotateKey,
 }
 
 /// Arguments of `backends add`.
@@ -50,6 +61,9 @@ pub struct AddArgs {
     /// A secret read from the environment: `NAME=ENV_VAR`, repeatable.
     #[arg(long = "secret-env", value_name = "NAME=ENV_VAR")]
     pub secret_env: Vec<String>,
+    /// Store the secrets in plain text when SYNCKIT_SECRET_KEY is not set.
+    #[arg(long)]
+    pub plaintext_secrets: bool,
 }
 
 /// Arguments of `backends update`.
@@ -63,6 +77,9 @@ pub struct UpdateArgs {
     /// A secret to set from the environment: `NAME=ENV_VAR`, repeatable; the others stay.
     #[arg(long = "secret-env", value_name = "NAME=ENV_VAR")]
     pub secret_env: Vec<String>,
+    /// Store the secrets in plain text when SYNCKIT_SECRET_KEY is not set.
+    #[arg(long)]
+    pub plaintext_secrets: bool,
 }
 
 fn settings(text: &str) -> SyncResult<serde_json::Value> {
@@ -87,6 +104,20 @@ fn read_secrets(mut secrets: Secrets, pairs: &[String]) -> SyncResult<Secrets> {
         secrets = secrets.with(name, value);
     }
     Ok(secrets)
+}
+
+/// The storage that writes secrets: in plain text only when no key is set and the
+/// operator asked for it, with a warning added to `out`.
+fn secrets_storage(storage: &Storage, plaintext: bool, out: &mut String) -> Storage {
+    if plaintext && matches!(storage.secrets_at_rest(), SecretsAtRest::Refuse) {
+        let _ = writeln!(
+            out,
+            "warning: {SECRET_KEY_ENV} is not set: secrets are stored in plain text"
+        );
+        storage.with_secrets_at_rest(SecretsAtRest::Plaintext)
+    } else {
+        storage.clone()
+    }
 }
 
 async fn by_name(storage: &Storage, name: &str) -> SyncResult<Backend> {
@@ -133,6 +164,7 @@ pub async fn run(storage: &Storage, command: BackendsCommand) -> SyncResult<Stri
             if let Some(version) = &args.version {
                 new = new.version(version);
             }
+            let storage = secrets_storage(storage, args.plaintext_secrets, &mut out);
             let backend = storage.backends().create(new).await?;
             let _ = writeln!(out, "backend {} added (id {})", backend.name, backend.id);
         }
@@ -146,7 +178,7 @@ pub async fn run(storage: &Storage, command: BackendsCommand) -> SyncResult<Stri
             }
             if !args.secret_env.is_empty() {
                 let secrets = read_secrets(backend.secrets.clone(), &args.secret_env)?;
-                storage
+                secrets_storage(storage, args.plaintext_secrets, &mut out)
                     .backends()
                     .update_secrets(backend.id, &secrets)
                     .await?;
@@ -162,6 +194,20 @@ pub async fn run(storage: &Storage, command: BackendsCommand) -> SyncResult<Stri
             let backend = by_name(storage, &backend).await?;
             storage.backends().disable(backend.id).await?;
             let _ = writeln!(out, "backend {} disabled", backend.name);
+        }
+        BackendsCommand::RotateKey => {
+            let new = SecretCipher::from_env_var(NEW_SECRET_KEY_ENV)?.ok_or_else(|| {
+                SyncError::Failed(format!(
+                    "rotate-key: set {NEW_SECRET_KEY_ENV} to the new key (32 bytes, base64 or hex)"
+                ))
+            })?;
+            let count = storage.backends().rotate_key(&new).await?;
+            let _ = writeln!(
+                out,
+                "the secrets of {count} backends are encrypted with the new key (key id {}): \
+                 set {SECRET_KEY_ENV} to it now",
+                new.key_id()
+            );
         }
     }
     Ok(out)

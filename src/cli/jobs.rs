@@ -1,10 +1,12 @@
-//! `synckit jobs …`: list, show, requeue, set done, cancel and purge jobs.
+//! `synckit jobs …`: list, show, reschedule, requeue, set done, cancel and purge jobs.
 
 use std::fmt::Write as _;
 
 use clap::Subcommand;
-use sync_core::SyncResult;
-use sync_core::queue::{ChannelConfig, JobFilter, JobId, JobRecord, JobState, Queue};
+use sync_core::queue::{
+    ChannelConfig, Eta, JobChanges, JobFilter, JobId, JobRecord, JobState, Queue,
+};
+use sync_core::{SyncError, SyncResult};
 
 /// The `jobs` subcommands.
 #[derive(Debug, Subcommand)]
@@ -38,6 +40,30 @@ pub enum JobsCommand {
         /// The job id.
         id: i64,
     },
+    /// Change the priority, ETA or channel of jobs not claimed, running or done, chosen by
+    /// id or by a filter.
+    Set {
+        /// Job ids (or choose them with --state, --name, --in-channel).
+        ids: Vec<i64>,
+        /// Choose the jobs in these states (repeatable).
+        #[arg(long = "state")]
+        states: Vec<String>,
+        /// Choose the jobs of this job function.
+        #[arg(long)]
+        name: Option<String>,
+        /// Choose the jobs of this channel and its subchannels.
+        #[arg(long)]
+        in_channel: Option<String>,
+        /// The new priority (lower runs first).
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+        /// The new earliest start: an RFC 3339 instant, seconds from now, or `now`.
+        #[arg(long)]
+        eta: Option<String>,
+        /// The new channel.
+        #[arg(long)]
+        channel: Option<String>,
+    },
     /// Requeue jobs (retries reset; a running try is fenced out).
     Requeue {
         /// Job ids.
@@ -65,6 +91,14 @@ pub enum JobsCommand {
         #[arg(long, default_value_t = 1000)]
         batch: u32,
     },
+}
+
+/// Parses `--eta` (see [`Eta`]'s `FromStr`), naming the flag in the error.
+fn parse_eta(raw: &str) -> SyncResult<Eta> {
+    raw.parse().map_err(|e| match e {
+        SyncError::Failed(message) => SyncError::Failed(format!("--{message}")),
+        other => other,
+    })
 }
 
 fn ids(raw: &[i64]) -> Vec<JobId> {
@@ -206,6 +240,61 @@ pub async fn run(queue: &Queue, command: JobsCommand) -> SyncResult<String> {
                     h.worker_id.map(|w| format!(" ({w})")).unwrap_or_default()
                 );
             }
+        }
+        JobsCommand::Set {
+            ids: raw,
+            states,
+            name,
+            in_channel,
+            priority,
+            eta,
+            channel,
+        } => {
+            let mut changes = JobChanges {
+                priority,
+                eta: eta.as_deref().map(parse_eta).transpose()?,
+                channel: None,
+            };
+            if let Some(channel) = &channel {
+                changes = changes.channel(channel);
+            }
+            let chosen = if raw.is_empty() {
+                if states.is_empty() && name.is_none() && in_channel.is_none() {
+                    return Err(SyncError::Failed(
+                        "jobs set: give job ids or a filter (--state, --name, --in-channel)".into(),
+                    ));
+                }
+                let filter = JobFilter {
+                    states: states
+                        .iter()
+                        .map(|s| s.parse::<JobState>())
+                        .collect::<SyncResult<_>>()?,
+                    channel: in_channel,
+                    name,
+                    graph_id: None,
+                    limit: u32::MAX,
+                    offset: 0,
+                };
+                queue
+                    .list_jobs(&filter)
+                    .await?
+                    .into_iter()
+                    .map(|job| job.id)
+                    .collect()
+            } else {
+                if !states.is_empty() || name.is_some() || in_channel.is_some() {
+                    return Err(SyncError::Failed(
+                        "jobs set: give job ids or a filter, not both".into(),
+                    ));
+                }
+                ids(&raw)
+            };
+            let n = queue.set_job_options(&chosen, &changes).await?;
+            let _ = writeln!(
+                out,
+                "changed {n} of {} job(s) (claimed, running and done jobs are left alone)",
+                chosen.len()
+            );
         }
         JobsCommand::Requeue { ids: raw } => {
             let n = queue.requeue(&ids(&raw)).await?;

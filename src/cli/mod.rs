@@ -29,6 +29,7 @@ pub mod backends;
 pub mod imports;
 pub mod integrations;
 pub mod jobs;
+pub mod locks;
 #[cfg(feature = "console")]
 pub mod serve;
 pub mod worker;
@@ -37,9 +38,10 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sync_core::backend::{SecretCipher, SecretsAtRest};
 use sync_core::queue::{JobRegistry, Queue};
 use sync_core::registry::ComponentRegistry;
-use sync_core::storage::Storage;
+use sync_core::storage::{Storage, StorageOptions};
 use sync_core::{App, SyncError, SyncResult};
 
 /// Operate Synckit: run workers, inspect and manage jobs, run integrations.
@@ -72,7 +74,7 @@ pub enum Command {
         #[command(subcommand)]
         command: jobs::JobsCommand,
     },
-    /// The backends (remote systems): list, add, update, enable, disable.
+    /// The backends (remote systems): list, add, update, enable, disable, rotate-key.
     Backends {
         /// The backends subcommand.
         #[command(subcommand)]
@@ -93,6 +95,12 @@ pub enum Command {
     /// Serve the operator console (pages, JSON API) until SIGTERM or Ctrl-C.
     #[cfg(feature = "console")]
     Serve(serve::ServeArgs),
+    /// The named locks of syncs and exports: list, release.
+    Locks {
+        /// The locks subcommand.
+        #[command(subcommand)]
+        command: locks::LocksCommand,
+    },
 }
 
 /// What a program adds to the command line before a command that needs its connectors
@@ -171,7 +179,14 @@ where
 {
     // The URL is kept by the queue (PostgreSQL workers LISTEN on it) but never printed:
     // it may hold a password.
-    let queue = Queue::open(&cli.database_url).await?;
+    // Backend secrets are encrypted with the key in SYNCKIT_SECRET_KEY; without it they
+    // are refused (see `backends add --plaintext-secrets`).
+    let options = StorageOptions {
+        secrets_at_rest: SecretsAtRest::from_cipher(SecretCipher::from_env()?),
+        ..StorageOptions::default()
+    };
+    let storage = Storage::open_with(&cli.database_url, options).await?;
+    let queue = Queue::with_url(storage, &cli.database_url);
     let output = match cli.command {
         Command::Worker(args) => match app(&queue, setup).await {
             Ok((app, jobs)) => worker::run(&app, jobs, args).await,
@@ -179,6 +194,7 @@ where
         },
         Command::Jobs { command } => jobs::run(&queue, command).await,
         Command::Backends { command } => backends::run(queue.storage(), command).await,
+        Command::Locks { command } => locks::run(queue.storage(), command).await,
         Command::Imports { command } => match app(&queue, setup).await {
             Ok((app, _)) => imports::run(&app, command).await,
             Err(error) => Err(error),

@@ -1,9 +1,10 @@
-//! `synckit worker`: runs queue jobs until SIGTERM or Ctrl-C.
+//! `synckit worker`: runs queue jobs until SIGTERM or Ctrl-C, until nothing is runnable
+//! (`--until-idle`), or until nothing is due within a limit (`--drain`).
 
 use std::time::Duration;
 
 use clap::Args;
-use sync_core::queue::{ChannelConfig, JobRegistry, Worker, shutdown_signal};
+use sync_core::queue::{ChannelConfig, DrainReport, JobRegistry, Worker, shutdown_signal};
 use sync_core::{App, SyncResult};
 
 /// Arguments of `synckit worker`.
@@ -29,9 +30,17 @@ pub struct WorkerArgs {
     /// Jobs claimed ahead of free slots (default: the concurrency).
     #[arg(long)]
     pub prefetch: Option<usize>,
-    /// Stop when no due job is left instead of waiting for more.
-    #[arg(long)]
+    /// Stop when nothing is runnable now (no due job left, none running). Retries and
+    /// jobs scheduled ahead stay pending: use --drain to wait for them.
+    #[arg(long, conflicts_with = "drain")]
     pub until_idle: bool,
+    /// Stop when no pending job is due within --drain-limit, waiting for the retries and
+    /// etas that fall within it; exit non-zero if jobs due within it are still pending.
+    #[arg(long)]
+    pub drain: bool,
+    /// Seconds from the start that --drain waits for due jobs and retries.
+    #[arg(long, default_value_t = 300.0, requires = "drain")]
+    pub drain_limit: f64,
 }
 
 /// The job functions every worker of the command line runs: the synchronizers' per-record
@@ -74,12 +83,25 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         worker.id(),
         args.concurrency
     );
-    let stats = if args.until_idle {
+    let mut drained = None;
+    let stats = if args.until_idle || args.drain {
         // Integrations whose sync interval has passed get their forward sync first, and
         // scheduled batch imports that are due their job.
         sync_core::batch::schedule_due_syncs(app.queue()).await?;
         sync_core::sync::enqueue_due_imports(app).await?;
-        worker.run_until_idle().await?
+        if args.drain {
+            let limit = seconds(args.drain_limit, "drain-limit")?;
+            eprintln!(
+                "draining: waiting for jobs and retries due within {} s",
+                limit.as_secs_f64()
+            );
+            let report = worker.run_until_drained(limit).await?;
+            let stats = report.stats;
+            drained = Some(report);
+            stats
+        } else {
+            worker.run_until_idle().await?
+        }
     } else {
         // Periodic forward syncs of the integrations and scheduled batch imports, while the
         // worker runs.
@@ -91,8 +113,35 @@ pub async fn run(app: &App, jobs: JobRegistry, args: WorkerArgs) -> SyncResult<S
         imports.abort();
         stats?
     };
-    Ok(format!(
+    let summary = format!(
         "worker stopped: {} done, {} retried, {} failed, {} rescued from dead workers, {} released",
         stats.done, stats.retried, stats.failed, stats.rescued, stats.released
-    ))
+    );
+    match drained {
+        None => Ok(summary),
+        Some(report) => drain_outcome(summary, &report),
+    }
+}
+
+/// The drain's last lines, or its failure when jobs due within the limit stayed pending.
+fn drain_outcome(summary: String, report: &DrainReport) -> SyncResult<String> {
+    let deadline = report.deadline.format("%Y-%m-%d %H:%M:%S UTC");
+    let later = match report.next_eta {
+        Some(next) if report.left_later > 0 => format!(
+            "; {} pending job(s) scheduled after it, the next at {}",
+            report.left_later,
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        _ => String::new(),
+    };
+    if report.is_drained() {
+        Ok(format!(
+            "{summary}\ndrained every job due by {deadline}{later}"
+        ))
+    } else {
+        Err(sync_core::SyncError::Failed(format!(
+            "{summary}\n{} pending job(s) due by {deadline} did not run (see `jobs list`){later}",
+            report.left_due
+        )))
+    }
 }

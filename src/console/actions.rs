@@ -2,7 +2,9 @@
 //! a filter, each recorded in the audit log.
 
 use serde::{Deserialize, Serialize};
-use sync_core::queue::{JobId, Queue, Reschedule};
+use std::time::Duration;
+
+use sync_core::queue::{Eta, JobChanges, JobId, Queue};
 use utoipa::ToSchema;
 
 use super::audit;
@@ -23,11 +25,12 @@ pub enum JobActionKind {
     Cancel,
     /// Set done (waiting children may start).
     SetDone,
-    /// Set the priority (`priority`) of jobs no worker holds.
+    /// Set the priority (`priority`) of jobs not claimed, running or done.
     SetPriority,
-    /// Set the ETA (`eta`, RFC 3339; absent: as soon as possible) of jobs no worker holds.
+    /// Set the ETA (`eta`: RFC 3339, seconds from now or `now`; absent: now) of jobs not
+    /// claimed, running or done.
     SetEta,
-    /// Move jobs no worker holds to `channel`.
+    /// Move jobs not claimed, running or done to `channel`.
     SetChannel,
 }
 
@@ -59,7 +62,7 @@ pub struct JobActionRequest {
     /// The new priority, for `set_priority`.
     #[serde(default)]
     pub priority: Option<i64>,
-    /// The new ETA (RFC 3339), for `set_eta`; absent runs the jobs as soon as possible.
+    /// The new ETA for `set_eta`: an RFC 3339 time, seconds from now or `now` (also when absent).
     #[serde(default)]
     pub eta: Option<String>,
     /// The new channel, for `set_channel`.
@@ -72,38 +75,41 @@ impl JobActionRequest {
     ///
     /// # Errors
     /// 400 naming the field when it is missing or not readable.
-    fn reschedule(&self) -> ConsoleResult<Option<Reschedule>> {
+    fn changes(&self) -> ConsoleResult<Option<JobChanges>> {
+        let changes = JobChanges::default();
         Ok(match self.action {
             JobActionKind::Requeue | JobActionKind::Cancel | JobActionKind::SetDone => None,
             JobActionKind::SetPriority => {
-                Some(Reschedule::Priority(self.priority.ok_or_else(|| {
+                let priority = self.priority.ok_or_else(|| {
                     ConsoleError::bad_request("set_priority needs the field `priority`")
-                })?))
+                })?;
+                let priority = i32::try_from(priority).map_err(|_| {
+                    ConsoleError::bad_request(format!(
+                        "field `priority`: {priority} is out of range"
+                    ))
+                })?;
+                Some(changes.priority(priority))
             }
-            JobActionKind::SetEta => Some(Reschedule::Eta(
+            JobActionKind::SetEta => Some(
                 match self.eta.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-                    None => None,
-                    Some(text) => Some(
-                        chrono::DateTime::parse_from_rfc3339(text)
-                            .map_err(|e| {
-                                ConsoleError::bad_request(format!(
-                                    "field `eta`: `{text}` is not an RFC 3339 time ({e})"
-                                ))
-                            })?
-                            .with_timezone(&chrono::Utc),
-                    ),
+                    // Absent: due now (the queue's `now`).
+                    None => changes.eta(Eta::In(Duration::ZERO)),
+                    Some(text) => changes.eta(text.parse::<Eta>().map_err(|e| {
+                        ConsoleError::bad_request(format!("field `eta`: {e}"))
+                    })?),
                 },
-            )),
-            JobActionKind::SetChannel => Some(Reschedule::Channel(
-                self.channel
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .ok_or_else(|| {
-                        ConsoleError::bad_request("set_channel needs the field `channel`")
-                    })?
-                    .to_owned(),
-            )),
+            ),
+            JobActionKind::SetChannel => Some(
+                changes.channel(
+                    self.channel
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .ok_or_else(|| {
+                            ConsoleError::bad_request("set_channel needs the field `channel`")
+                        })?,
+                ),
+            ),
         })
     }
 }
@@ -118,14 +124,14 @@ pub struct JobActionResult {
 async fn apply(
     queue: &Queue,
     action: JobActionKind,
-    change: Option<&Reschedule>,
+    change: Option<&JobChanges>,
     ids: &[JobId],
 ) -> ConsoleResult<u64> {
     Ok(match (action, change) {
         (JobActionKind::Requeue, _) => queue.requeue(ids).await?,
         (JobActionKind::Cancel, _) => queue.cancel(ids).await?,
         (JobActionKind::SetDone, _) => queue.set_done(ids).await?,
-        (_, Some(change)) => queue.reschedule(ids, change).await?,
+        (_, Some(change)) => queue.set_job_options(ids, change).await?,
         (_, None) => 0,
     })
 }
@@ -142,7 +148,7 @@ pub async fn run_job_action(
     request: &JobActionRequest,
 ) -> ConsoleResult<JobActionResult> {
     principal.authorize_action(csrf)?;
-    let change = request.reschedule()?;
+    let change = request.changes()?;
     let change = change.as_ref();
     let (target, changed) = if !request.ids.is_empty() {
         let ids: Vec<JobId> = request.ids.iter().copied().map(JobId).collect();
@@ -167,10 +173,7 @@ pub async fn run_job_action(
         ));
     };
     let outcome = match change {
-        Some(Reschedule::Priority(p)) => format!("{changed} changed (priority {p})"),
-        Some(Reschedule::Eta(Some(at))) => format!("{changed} changed (eta {at})"),
-        Some(Reschedule::Eta(None)) => format!("{changed} changed (eta cleared)"),
-        Some(Reschedule::Channel(c)) => format!("{changed} changed (channel {c})"),
+        Some(change) => format!("{changed} changed ({})", describe(change)),
         None => format!("{changed} changed"),
     };
     audit::record(
@@ -182,4 +185,22 @@ pub async fn run_job_action(
     )
     .await?;
     Ok(JobActionResult { changed })
+}
+
+/// The audit log's words for a change (the queue's history has its own).
+fn describe(changes: &JobChanges) -> String {
+    let mut parts = Vec::new();
+    if let Some(priority) = changes.priority {
+        parts.push(format!("priority {priority}"));
+    }
+    match changes.eta {
+        Some(Eta::At(at)) => parts.push(format!("eta {}", at.to_rfc3339())),
+        Some(Eta::In(delay)) if delay.is_zero() => parts.push("eta now".to_owned()),
+        Some(Eta::In(delay)) => parts.push(format!("eta in {}s", delay.as_secs())),
+        None => {}
+    }
+    if let Some(channel) = &changes.channel {
+        parts.push(format!("channel {channel}"));
+    }
+    parts.join(", ")
 }

@@ -87,7 +87,8 @@ impl<T> LiftValue for &Lift<T> {
     }
 }
 
-/// Values that can be empty (the `empty_to_none` modifier, Odoo's `none`).
+/// Values that can be empty (the `empty_to_none` modifier, Odoo's `none`): as in the
+/// connector framework, whose `none` tests Python truthiness, `false` and zero are empty too.
 pub trait EmptyToNone {
     /// The non-empty value's type.
     type Inner;
@@ -114,6 +115,26 @@ macro_rules! empty_to_none_by_is_empty {
 
 empty_to_none_by_is_empty!(String, Values);
 
+macro_rules! empty_to_none_by_default {
+    ($($ty:ty),*) => {$(
+        impl EmptyToNone for $ty {
+            type Inner = $ty;
+            fn empty_to_none(self) -> Option<$ty> {
+                if self == <$ty>::default() { None } else { Some(self) }
+            }
+        }
+        impl EmptyToNone for Option<$ty> {
+            type Inner = $ty;
+            fn empty_to_none(self) -> Option<$ty> {
+                self.and_then(EmptyToNone::empty_to_none)
+            }
+        }
+    )*};
+}
+
+// `false`, `0` and `0.0` are falsy in Python.
+empty_to_none_by_default!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
 impl<T> EmptyToNone for Vec<T> {
     type Inner = Vec<T>;
     fn empty_to_none(self) -> Option<Vec<T>> {
@@ -136,7 +157,8 @@ impl EmptyToNone for Value {
             Value::String(s) => s.is_empty(),
             Value::Array(a) => a.is_empty(),
             Value::Object(o) => o.is_empty(),
-            Value::Bool(_) | Value::Number(_) => false,
+            Value::Bool(b) => !b,
+            Value::Number(n) => n.as_f64() == Some(0.0),
         };
         if empty { None } else { Some(self) }
     }
@@ -153,6 +175,78 @@ impl EmptyToNone for Option<Value> {
 #[inline]
 pub fn empty_to_none<V: EmptyToNone>(value: V) -> Option<V::Inner> {
     value.empty_to_none()
+}
+
+/// Values the `to_bool` modifier reads as a flag.
+pub trait ToBool {
+    /// The flag, or why the value is not one.
+    fn to_bool(&self) -> Result<bool, String>;
+}
+
+impl ToBool for bool {
+    fn to_bool(&self) -> Result<bool, String> {
+        Ok(*self)
+    }
+}
+
+macro_rules! to_bool_integer {
+    ($($ty:ty),*) => {$(
+        impl ToBool for $ty {
+            fn to_bool(&self) -> Result<bool, String> {
+                match *self {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    other => Err(format!("`{other}` is not a flag (expected 1 or 0)")),
+                }
+            }
+        }
+    )*};
+}
+
+to_bool_integer!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl ToBool for str {
+    fn to_bool(&self) -> Result<bool, String> {
+        match self.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(format!(
+                "`{self}` is not a flag (expected true/false, 1/0 or yes/no)"
+            )),
+        }
+    }
+}
+
+impl ToBool for String {
+    fn to_bool(&self) -> Result<bool, String> {
+        self.as_str().to_bool()
+    }
+}
+
+impl ToBool for Value {
+    fn to_bool(&self) -> Result<bool, String> {
+        match self {
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => i.to_bool(),
+                None => Err(format!("`{n}` is not a flag (expected 1 or 0)")),
+            },
+            Value::String(s) => s.to_bool(),
+            other => Err(format!("`{other}` is not a flag")),
+        }
+    }
+}
+
+/// The `to_bool` modifier (the connector framework's `convert(field, bool)`, strict): see
+/// [`ToBool`] for what it accepts; anything else is a mapping error naming the record and
+/// the field.
+#[inline]
+pub fn to_bool<V: ToBool + ?Sized>(
+    value: &V,
+    label: &RecordLabel<'_>,
+    field: &str,
+) -> SyncResult<bool> {
+    value.to_bool().map_err(|e| label.error(field, e))
 }
 
 /// The `convert` modifier: `From` or `TryFrom` (every `From` gives a `TryFrom`).
@@ -301,7 +395,9 @@ impl<T: Serialize> Items<T> {
         }
     }
 
-    /// Adds one item's output.
+    /// Adds one item's output; an item that mapped to nothing (a partial output without a
+    /// value) is dropped, as the connector framework drops empty child values, rather than
+    /// sent as `{}`.
     #[inline]
     pub fn push(
         &mut self,
@@ -309,6 +405,9 @@ impl<T: Serialize> Items<T> {
         label: &RecordLabel<'_>,
         field: &str,
     ) -> SyncResult<()> {
+        if matches!(&output, MapOutput::Partial(values) if values.is_empty()) {
+            return Ok(());
+        }
         match (output, &mut self.values) {
             (MapOutput::Full(item), None) => self.full.push(item),
             (MapOutput::Full(item), Some(values)) => values.push(to_json(&item, label, field)?),

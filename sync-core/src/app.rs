@@ -114,7 +114,7 @@ impl App {
         LocalSession::new(self.clone(), conn, origin)
     }
 
-    fn enabled_backends(&self) -> SyncResult<Arc<Vec<Backend>>> {
+    pub(crate) fn enabled_backends(&self) -> SyncResult<Arc<Vec<Backend>>> {
         self.inner
             .backends
             .read()

@@ -181,22 +181,26 @@ impl SyncError {
     }
 
     /// Whether a retry of this error uses up one of the job's tries.
+    ///
+    /// A transient database error (a lost connection, a server restart, a serialization
+    /// failure, a deadlock, a busy SQLite file) says nothing about the job: like a lock
+    /// held by another worker, it is retried without using a try, so a database restart
+    /// never fails a job for good.
     pub fn counts_as_retry(&self) -> bool {
-        !matches!(
-            self,
-            SyncError::Retryable {
-                count_retry: false,
-                ..
-            }
-        )
+        match self {
+            SyncError::Retryable { count_retry, .. } => *count_retry,
+            SyncError::Storage(e) => !is_transient_storage_error(e),
+            _ => true,
+        }
     }
 
     /// The delay asked for by the error, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SyncError::Retryable { after, .. } | SyncError::Network { after, .. } => *after,
-            // Serialization failures and busy databases clear quickly: retry soon, as
-            // queue_job does for PostgreSQL serialization errors.
+            // Serialization failures and busy databases clear quickly, and a restarting
+            // server is back within seconds: retry soon, as queue_job does for PostgreSQL
+            // serialization errors.
             SyncError::Storage(e) if is_transient_storage_error(e) => Some(Duration::from_secs(5)),
             _ => None,
         }
@@ -233,27 +237,133 @@ impl From<sqlx::Error> for SyncError {
     }
 }
 
-/// Serialization failures, deadlocks and a busy SQLite file are worth retrying.
-fn is_transient_storage_error(error: &sqlx::Error) -> bool {
+/// Whether a database error is about the connection or about contention, not about the
+/// work: worth retrying as it is.
+///
+/// - PostgreSQL SQLSTATE class `08` (connection exception), `57P01`/`57P02`/`57P03` (admin
+///   shutdown, crash shutdown, cannot connect now: a restart), `53300` (too many
+///   connections), `40001` (serialization failure), `40P01` (deadlock), `55P03` (lock not
+///   available);
+/// - SQLite `SQLITE_BUSY` and `SQLITE_LOCKED` with their extended codes;
+/// - the driver's own connection failures: I/O errors (connection reset, broken pipe),
+///   protocol errors (what reading a connection the server dropped mid-message yields), a
+///   pool that timed out or was closed, a crashed SQLite worker thread.
+pub(crate) fn is_transient_storage_error(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Database(db) => {
-            let code = db.code();
-            matches!(
-                code.as_deref(),
-                // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-                Some("40001") | Some("40P01") | Some("55P03")
-                    // SQLite: SQLITE_BUSY and SQLITE_LOCKED (and their extended codes).
-                    | Some("5") | Some("6") | Some("517") | Some("261")
-            )
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_transient_sqlstate),
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
         _ => false,
+    }
+}
+
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "55P03"
+            // SQLite: SQLITE_BUSY, SQLITE_LOCKED and their extended codes.
+            | "5" | "6" | "261" | "262" | "517" | "773"
+        )
+}
+
+/// A database error with a given SQLSTATE, as a driver reports it; for tests.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::borrow::Cow;
+
+    /// A database error carrying only a code and a message.
+    #[derive(Debug)]
+    pub(crate) struct CodedError(pub &'static str, pub &'static str);
+
+    impl std::fmt::Display for CodedError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+
+    impl std::error::Error for CodedError {}
+
+    impl sqlx::error::DatabaseError for CodedError {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    /// `sqlx::Error::Database` with this SQLSTATE.
+    pub(crate) fn database_error(code: &'static str, message: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(CodedError(code, message)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_and_contention_errors_retry_without_counting() {
+        let transient = [
+            fake::database_error(
+                "57P01",
+                "terminating connection due to administrator command",
+            ),
+            fake::database_error(
+                "57P02",
+                "terminating connection due to crash of another server process",
+            ),
+            fake::database_error("57P03", "the database system is starting up"),
+            fake::database_error("08006", "connection failure"),
+            fake::database_error("08P01", "protocol violation"),
+            fake::database_error("53300", "too many clients already"),
+            fake::database_error("40001", "could not serialize access"),
+            fake::database_error("40P01", "deadlock detected"),
+            fake::database_error("5", "database is locked"),
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+            sqlx::Error::Protocol("unexpected end of stream".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ];
+        for error in transient {
+            let shown = error.to_string();
+            let error = SyncError::from(error);
+            assert!(error.is_retryable(), "{shown}");
+            assert!(!error.counts_as_retry(), "{shown}");
+            assert!(error.retry_after().is_some(), "{shown}");
+        }
+    }
+
+    #[test]
+    fn data_errors_of_the_database_are_not_retried() {
+        for (code, message) in [
+            ("23505", "duplicate key value violates unique constraint"),
+            ("42P01", "relation does not exist"),
+            ("2067", "UNIQUE constraint failed"),
+        ] {
+            let error = SyncError::from(fake::database_error(code, message));
+            assert!(!error.is_retryable(), "{code}");
+            assert!(error.counts_as_retry(), "{code}");
+        }
+        assert!(!SyncError::from(sqlx::Error::RowNotFound).is_retryable());
+    }
 
     #[test]
     fn lock_errors_retry_without_counting() {

@@ -19,7 +19,7 @@ use batch_support::{MirrorWriter, Rules, Stopper, object};
 const JOBS: &str = r#"
 [jobs.customer_copy]
 title = "Copy customers by id"
-type = "export"
+type = "import"
 model = "customer"
 
 [[jobs.customer_copy.steps]]
@@ -34,6 +34,18 @@ name = "after"
 reader = "entity_by_id"
 processor = "pass_through"
 writer = "test.mirror"
+
+[jobs.customer_send]
+title = "Send customers by id"
+type = "export"
+model = "customer"
+
+[[jobs.customer_send.steps]]
+name = "send"
+reader = "entity_by_id"
+processor = "test.rules"
+writer = "test.mirror"
+batch_size = 2
 
 [jobs.customer_stop]
 type = "export"
@@ -198,6 +210,51 @@ async fn invalid_items_are_skipped_with_warnings_and_the_job_completes() {
         assert!(invalid.reason.contains("no address"), "{}", invalid.reason);
         // 3 written by the first step, 6 read by the second (only 1 missing id), 5 written.
         assert_eq!(mirror_count(&db.storage).await, 3 + 5);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_export_whose_item_failed_ends_failed_naming_it_after_sending_the_others() {
+    for db in test_databases().await.unwrap() {
+        let (_app, ctx, customers, _mirror) = setup(&db.storage).await;
+        let catalog = JobCatalog::parse("tests/jobs.toml", JOBS).unwrap();
+        let ids = add_customers(
+            &db.storage,
+            &customers,
+            &[
+                json!({"email": "a@x"}),
+                json!({"email": "b@x", "invalid": "no address"}),
+                json!({"email": "c@x"}),
+            ],
+        )
+        .await;
+        let outcome = run_job(
+            &ctx,
+            &catalog,
+            "customer_send",
+            JobParameters::new().ids(ids.clone()),
+        )
+        .await
+        .unwrap();
+        // Not a silent success: the job fails, its counters and failures say why.
+        let job = &outcome.execution;
+        assert_eq!(job.status, BatchStatus::Failed, "{}", db.name);
+        let send = &job.steps[0].counters;
+        assert_eq!(
+            (send.read, send.processed, send.added, send.errors),
+            (3, 2, 2, 1),
+            "{}: {send:?}",
+            db.name
+        );
+        assert_eq!(job.failures.len(), 1, "{:?}", job.failures);
+        assert!(
+            job.failures[0].starts_with(&format!("customer {}:", ids[1]))
+                && job.failures[0].contains("no address"),
+            "{}",
+            job.failures[0]
+        );
+        assert_eq!(mirror_count(&db.storage).await, 2, "{}", db.name);
         db.cleanup().await;
     }
 }

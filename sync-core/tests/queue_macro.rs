@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sync_core::queue::{JobContext, JobFunction, JobRegistry, JobState, Queue, Worker};
+use sync_core::queue::{
+    IdentityKey, JobContext, JobFunction, JobRegistry, JobState, Queue, Worker,
+};
 use sync_core::testing::test_databases;
 use sync_core::{SyncError, SyncResult};
 use sync_derive::job;
@@ -50,6 +52,100 @@ async fn no_context(n: u32) -> SyncResult<()> {
         return Err(SyncError::NothingToDo("zero".into()));
     }
     Ok(())
+}
+
+/// Import one order.
+#[job(identity_key = "import:{backend_id}:order:{external_id}")]
+async fn import_order(backend_id: i64, external_id: String) -> SyncResult<()> {
+    let _ = (backend_id, external_id);
+    Ok(())
+}
+
+fn stock_key(sku: &str, qty: &f64) -> String {
+    let _ = qty;
+    format!("stock:{sku}")
+}
+
+#[job(identity_key = stock_key)]
+async fn push_stock(ctx: JobContext, sku: String, qty: f64) -> SyncResult<()> {
+    let _ = (ctx, sku, qty);
+    Ok(())
+}
+
+#[job(identity_exact)]
+async fn refresh(n: u32) -> SyncResult<()> {
+    let _ = n;
+    Ok(())
+}
+
+/// Issue #11, point 11: without a doc comment, the description is the function's name
+/// (queue_job's rule).
+#[test]
+fn a_job_without_a_doc_comment_is_described_by_its_name() {
+    assert_eq!(
+        no_context::defaults().description.as_deref(),
+        Some("no_context")
+    );
+    let job = no_context::call(1).unwrap();
+    assert_eq!(job.options().description.as_deref(), Some("no_context"));
+    assert_eq!(
+        import_order::defaults().description.as_deref(),
+        Some("Import one order.")
+    );
+}
+
+/// Issue #11, point 11: `#[job]` declares a default identity key, computed from the
+/// arguments; a delay may still set its own.
+#[test]
+fn the_attribute_declares_a_default_identity_key() {
+    let job = import_order::call(3, "100000042".into()).unwrap();
+    assert_eq!(
+        job.options().identity_key,
+        Some(IdentityKey::Key("import:3:order:100000042".into()))
+    );
+    let job = push_stock::call("SKU-1".into(), 4.0).unwrap();
+    assert_eq!(
+        job.options().identity_key,
+        Some(IdentityKey::Key("stock:SKU-1".into()))
+    );
+    assert_eq!(
+        refresh::call(1).unwrap().options().identity_key,
+        Some(IdentityKey::Exact)
+    );
+    assert_eq!(no_context::call(1).unwrap().options().identity_key, None);
+    let own = import_order::call(3, "7".into())
+        .unwrap()
+        .identity_key("mine");
+    assert_eq!(
+        own.options().identity_key,
+        Some(IdentityKey::Key("mine".into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_identity_key_merges_duplicates_when_stored() {
+    for db in test_databases().await.unwrap() {
+        let queue = Queue::with_url(db.storage.clone(), &db.url);
+        let first = queue
+            .enqueue(import_order::call(3, "42".into()).unwrap())
+            .await
+            .unwrap();
+        let again = queue
+            .enqueue(import_order::call(3, "42".into()).unwrap())
+            .await
+            .unwrap();
+        let other = queue
+            .enqueue(import_order::call(3, "43".into()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(first, again, "{}", db.name);
+        assert_ne!(first, other, "{}", db.name);
+        assert_eq!(
+            queue.job(first).await.unwrap().identity_key.as_deref(),
+            Some("import:3:order:42")
+        );
+        db.cleanup().await;
+    }
 }
 
 #[test]

@@ -4,9 +4,10 @@
 mod queue_support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use queue_support::*;
-use sync_core::queue::{ChannelConfig, JobState};
+use sync_core::queue::{ChannelConfig, JobChanges, JobState};
 use sync_core::testing::test_databases;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,6 +141,109 @@ async fn a_zero_retention_channel_deletes_done_jobs_at_once() {
         assert_eq!(state(&queue, graph.ids[0]).await, JobState::Done);
         assert_eq!(state(&queue, graph.ids[1]).await, JobState::Done);
         assert_eq!(state(&queue, kept).await, JobState::Done);
+        db.cleanup().await;
+    }
+}
+
+/// Issue #11, point 11: setting a failed job done clears its current error; the history
+/// keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_done_clears_the_error_of_a_failed_job_and_the_history_keeps_it() {
+    for db in test_databases().await.unwrap() {
+        let queue = queue_of(&db);
+        let log = Arc::new(Log::default());
+        let failed = enqueue(&queue, flaky("f", 1, "fail")).await;
+        worker(&queue, &log).build().run_until_idle().await.unwrap();
+        let j = job(&queue, failed).await;
+        assert_eq!(j.state, JobState::Failed, "{}", db.name);
+        let error = j.exc_message.clone().unwrap();
+
+        assert_eq!(queue.set_done(&[failed]).await.unwrap(), 1);
+        let j = job(&queue, failed).await;
+        assert_eq!(j.state, JobState::Done, "{}", db.name);
+        assert_eq!(
+            (j.exc_name, j.exc_message, j.exc_info),
+            (None, None, None),
+            "{}",
+            db.name
+        );
+        let history = queue.job_history(failed).await.unwrap();
+        assert_eq!(history[0].state, JobState::Failed);
+        assert_eq!(history[0].message.as_deref(), Some(error.as_str()));
+        assert_eq!(history[1].state, JobState::Done);
+        db.cleanup().await;
+    }
+}
+
+/// Issue #11, point 11: the priority, ETA and channel of a stored job can be changed while
+/// it is not claimed, running or done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priority_eta_and_channel_change_for_jobs_not_started_or_done() {
+    for db in test_databases().await.unwrap() {
+        let queue = queue_of(&db);
+        let log = Arc::new(Log::default());
+        let waiting = enqueue(&queue, record("waiting").eta(Duration::from_secs(3600))).await;
+        let running = enqueue(&queue, record("running")).await;
+        let done = enqueue(&queue, record("done")).await;
+        queue.set_done(&[done]).await.unwrap();
+        sqlx::query("UPDATE queue_jobs SET state = 'started', attempt = 1 WHERE id = $1")
+            .bind(running.0)
+            .execute(db.storage.pool())
+            .await
+            .unwrap();
+
+        let changes = JobChanges::default()
+            .priority(1)
+            .eta(Duration::ZERO)
+            .channel("urgent");
+        let changed = queue
+            .set_job_options(&[waiting, running, done], &changes)
+            .await
+            .unwrap();
+        assert_eq!(changed, 1, "{}", db.name);
+        let j = job(&queue, waiting).await;
+        assert_eq!((j.priority, j.channel.as_str()), (1, "root.urgent"));
+        assert!(j.eta.unwrap() <= chrono::Utc::now() + chrono::Duration::seconds(5));
+        let history = queue.job_history(waiting).await.unwrap();
+        let message = history.last().and_then(|h| h.message.clone()).unwrap();
+        assert!(
+            message.contains("priority 1") && message.contains("channel root.urgent"),
+            "{}: {message}",
+            db.name
+        );
+        for untouched in [running, done] {
+            let j = job(&queue, untouched).await;
+            assert_eq!(
+                (j.priority, j.channel.as_str()),
+                (10, "root"),
+                "{}",
+                db.name
+            );
+        }
+        // Due now: a worker runs it.
+        sqlx::query("UPDATE queue_jobs SET state = 'done' WHERE id = $1")
+            .bind(running.0)
+            .execute(db.storage.pool())
+            .await
+            .unwrap();
+        worker(&queue, &log).build().run_until_idle().await.unwrap();
+        assert_eq!(log.events(), ["waiting"], "{}", db.name);
+
+        // An instant, and nothing to change is an error.
+        let later = enqueue(&queue, record("later")).await;
+        let at = chrono::Utc::now() + chrono::Duration::days(1);
+        queue
+            .set_job_options(&[later], &JobChanges::default().eta(at))
+            .await
+            .unwrap();
+        let stored = job(&queue, later).await.eta.unwrap();
+        assert!((stored - at).num_milliseconds().abs() < 1, "{}", db.name);
+        assert!(
+            queue
+                .set_job_options(&[later], &JobChanges::default())
+                .await
+                .is_err()
+        );
         db.cleanup().await;
     }
 }

@@ -4,6 +4,12 @@
 //! declares a type of the same name (types and functions live in different namespaces)
 //! that implements `JobFunction`, with a serde arguments struct made of the parameters after
 //! the optional leading `JobContext`, and a `call(...)` constructor returning a `Delayable`.
+//!
+//! The description defaults to the doc comment's first line, else the function's name
+//! (queue_job's rule). A default identity key is a format string over the arguments
+//! (`identity_key = "import:{backend_id}:{external_id}"`, checked at compile time), a
+//! function called with references to the arguments (`identity_key = path::to::key`), or
+//! the hash of the call (`identity_exact`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -21,7 +27,33 @@ struct Options {
     retry_pattern: Option<LitStr>,
     description: Option<LitStr>,
     timeout: Option<LitInt>,
+    identity_key: Option<KeyOption>,
+    /// The `identity_exact` flag, kept for its span.
+    identity_exact: Option<Path>,
     krate: Option<Path>,
+}
+
+/// How `identity_key = ...` computes a job's default key.
+enum KeyOption {
+    /// A format string whose `{placeholders}` name arguments.
+    Format(LitStr),
+    /// A function called with references to the arguments, in order.
+    Function(Path),
+}
+
+fn parse_key_option(expr: Expr) -> syn::Result<KeyOption> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(KeyOption::Format(lit)),
+        Expr::Path(path) if path.qself.is_none() => Ok(KeyOption::Function(path.path)),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`identity_key` takes a format string over the arguments, e.g. \
+             `\"import:{backend_id}:{external_id}\"`, or the path of a function computing the key \
+             from references to the arguments",
+        )),
+    }
 }
 
 /// Expands `#[job(...)]` on `item`.
@@ -90,13 +122,30 @@ fn parse_options(args: TokenStream) -> syn::Result<Options> {
                 &meta.path,
                 "timeout",
             ),
+            "identity_key" => set(
+                &mut o.identity_key,
+                parse_key_option(meta.value()?.parse()?)?,
+                &meta.path,
+                "identity_key",
+            ),
+            "identity_exact" => {
+                if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    return Err(meta.error("`identity_exact` is a flag: it takes no value"));
+                }
+                set(
+                    &mut o.identity_exact,
+                    meta.path.clone(),
+                    &meta.path,
+                    "identity_exact",
+                )
+            }
             "crate" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 set(&mut o.krate, lit.parse()?, &meta.path, "crate")
             }
             _ => Err(meta.error(
                 "unknown `job` option: expected one of name, channel, priority, max_retries, \
-                 retry_pattern, description, timeout, crate",
+                 retry_pattern, description, timeout, identity_key, identity_exact, crate",
             )),
         }
     });
@@ -183,11 +232,14 @@ fn doc_line(item: &ItemFn) -> Option<String> {
         }
         match &attr.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
+                // A `/** ... */` comment is one attribute of many lines.
                 Expr::Lit(lit) => match &lit.lit {
-                    Lit::Str(s) => {
-                        let line = s.value().trim().to_owned();
-                        (!line.is_empty()).then_some(line)
-                    }
+                    Lit::Str(s) => s
+                        .value()
+                        .lines()
+                        .map(str::trim)
+                        .find(|line| !line.is_empty())
+                        .map(str::to_owned),
                     _ => None,
                 },
                 _ => None,
@@ -195,6 +247,90 @@ fn doc_line(item: &ItemFn) -> Option<String> {
             _ => None,
         }
     })
+}
+
+/// The argument names a key format string uses, checked against the arguments, so that a
+/// typo is a compile error on the string rather than a key that never matches.
+fn key_format_names(
+    lit: &LitStr,
+    fields: &[(Ident, Type)],
+    fn_name: &Ident,
+) -> syn::Result<Vec<Ident>> {
+    let format = lit.value();
+    if format.trim().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "the identity key format is empty",
+        ));
+    }
+    let expected = || {
+        fields
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut names: Vec<Ident> = Vec::new();
+    let mut chars = format.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
+                chars.next();
+            }
+            '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
+                chars.next();
+            }
+            '}' => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "unmatched `}` in the identity key format: write `}}` for a brace",
+                ));
+            }
+            '{' => {
+                let mut inner = String::new();
+                let mut closed = false;
+                for (_, n) in chars.by_ref() {
+                    if n == '}' {
+                        closed = true;
+                        break;
+                    }
+                    inner.push(n);
+                }
+                if !closed {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "unclosed `{` in the identity key format: write `{{` for a brace",
+                    ));
+                }
+                let name = inner.split(':').next().unwrap_or_default().trim();
+                if name.is_empty() || name.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "name the argument in `{{{inner}}}`: the identity key format takes \
+                             the arguments of `{fn_name}` by name ({})",
+                            expected()
+                        ),
+                    ));
+                }
+                let Some((field, _)) = fields.iter().find(|(field, _)| field == name) else {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "`{{{name}}}` in the identity key is not an argument of `{fn_name}`: \
+                             expected one of {}",
+                            expected()
+                        ),
+                    ));
+                };
+                if !names.contains(field) {
+                    names.push(field.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -299,14 +435,61 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             );
         }
     }
+    // queue_job's rule: the explicit description, else the docstring's first line, else
+    // the function's name.
     let description = options
         .description
         .as_ref()
         .map(LitStr::value)
-        .or_else(|| doc_line(&func));
-    if let Some(description) = description {
-        defaults.push(quote!(defaults.description = ::std::option::Option::Some(::std::string::String::from(#description));));
-    }
+        .or_else(|| doc_line(&func))
+        .unwrap_or_else(|| fn_name.to_string());
+    defaults.push(quote!(defaults.description = ::std::option::Option::Some(::std::string::String::from(#description));));
+
+    let identity_key = match (&options.identity_key, &options.identity_exact) {
+        (Some(_), Some(flag)) => {
+            return Err(syn::Error::new(
+                flag.span(),
+                "`identity_exact` and `identity_key` both set the identity key: keep one",
+            ));
+        }
+        (None, None) => quote!(),
+        (None, Some(_)) => quote! {
+            fn identity_key(args: &#args_ident) -> ::std::option::Option<#queue::IdentityKey> {
+                let _ = args;
+                ::std::option::Option::Some(#queue::IdentityKey::Exact)
+            }
+        },
+        (Some(KeyOption::Format(lit)), None) => {
+            let names = key_format_names(lit, &fields, fn_name)?;
+            quote! {
+                fn identity_key(args: &#args_ident) -> ::std::option::Option<#queue::IdentityKey> {
+                    let _ = args;
+                    ::std::option::Option::Some(#queue::IdentityKey::Key(
+                        ::std::format!(#lit, #( #names = args.#names ),*)
+                    ))
+                }
+            }
+        }
+        (Some(KeyOption::Function(path)), None) => {
+            // Spanned on the path, arguments included, so that a function of the wrong
+            // signature is reported there.
+            let span = path.span();
+            let arguments = field_names.iter().map(|name| {
+                let mut name = (*name).clone();
+                name.set_span(span);
+                name
+            });
+            let key = quote_spanned!(span=> #path(#( &args.#arguments ),*));
+            quote! {
+                fn identity_key(args: &#args_ident) -> ::std::option::Option<#queue::IdentityKey> {
+                    let _ = args;
+                    ::std::option::Option::Some(#queue::IdentityKey::Key(
+                        ::std::convert::Into::<::std::string::String>::into(#key)
+                    ))
+                }
+            }
+        }
+    };
 
     let doc = format!(
         "The job function `{job_name}`: `{fn_name}::call(..)` builds a job to delay, \
@@ -343,6 +526,8 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 #( #defaults )*
                 defaults
             }
+
+            #identity_key
 
             fn perform(
                 ctx: #queue::JobContext,

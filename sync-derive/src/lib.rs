@@ -111,15 +111,16 @@
 //! |---|---|
 //! | `from = a.b` / `from = "a.b"` / `from` | direct mapping from a (nested) source field; `from` alone: the same name. The value goes through `Into`, so `T` fills `Option<T>` |
 //! | `method = path` | `fn(&MapRecord<S, P>, &WorkContext) -> SyncResult<T>`; add `async` for an `async fn` |
-//! | `items = path` | sub-mapping: each item of the source collection is mapped by the field's `Vec<Item>` item type, with the same options |
+//! | `items = path` | sub-mapping: each item of the source collection is mapped by the field's `Vec<Item>` item type, with the same options; an item that maps to nothing (a partial update none of whose mappings ran) is dropped, not sent as `{}` |
 //! | `skip = path` | `fn(&MapRecord<Item, Source>) -> bool`: drop an item (sub-mappings) |
 //! | `only_create` | runs only when creating |
 //! | `changed_by(a, b.c)` | on a partial update, runs when one of these source fields changed (required on method mappings, or `always`) |
 //! | `always` | a method mapping that runs on every update |
 //! | `default` / `default = expr` | with `from`: the value when the source is `None`; alone: a constant filled when creating |
-//! | `empty_to_none` | `""`, `[]`, `{}`, `null` become `None` |
+//! | `empty_to_none` | `""`, `[]`, `{}`, `null`, `false` and `0` become `None` (the connector framework's `none`: Python falsy) |
 //! | `convert` | `TryFrom` (so also `From`) |
 //! | `parse` | `FromStr` |
+//! | `to_bool` | a `bool` (or `Option<bool>`) field from a bool, the integers `1`/`0`, or the texts `"1"`/`"0"`, `"true"`/`"false"`, `"yes"`/`"no"` (any case, spaces trimmed); anything else is a mapping error naming the record and the field |
 //! | `external_to_local = Binding` | external id → local id through `Binding`'s binder (Odoo's `external_to_m2o`) |
 //! | `local_to_external = Binding` | local id → external id (Odoo's `m2o_to_external`) |
 //!
@@ -280,8 +281,10 @@ pub fn derive_binding(input: TokenStream) -> TokenStream {
 
 /// Declares an `async fn` as a job function of the persistent queue: see
 /// `sync_core::queue` and the crate docs of `synckit` for the options (`name`, `channel`,
-/// `priority`, `max_retries`, `retry_pattern = "1:10,5:20-60"`, `description`, `timeout`
-/// in seconds, `crate = "path"`).
+/// `priority`, `max_retries`, `retry_pattern = "1:10,5:20-60"`, `description` (default: the
+/// doc comment's first line, else the function's name), `timeout` in seconds, a default
+/// `identity_key = "import:{arg}"` over the arguments or `identity_key = path::to::fn`
+/// called with references to them, `identity_exact`, `crate = "path"`).
 #[proc_macro_attribute]
 pub fn job(args: TokenStream, item: TokenStream) -> TokenStream {
     job::expand(args.into(), item.into()).into()

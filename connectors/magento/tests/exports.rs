@@ -334,3 +334,55 @@ async fn stock_goes_to_source_items_on_2_4_and_stock_items_on_2_3() {
         shop.db.cleanup().await;
     }
 }
+
+/// Found by the crash suite: an invoice whose creation answer was lost is adopted on the
+/// retry, not written to (Magento cannot update an invoice) and not created again.
+#[tokio::test]
+async fn an_invoice_whose_answer_was_lost_is_adopted_without_a_write() {
+    for db in test_databases().await.unwrap() {
+        let shop = shop(db, ApiVersion::V2_4).await;
+        let entity_id = shop.open_order();
+        let order = shop.import_order(entity_id).await;
+        let invoice = shop
+            .create(
+                "account.invoice",
+                json!({"order_id": order.0, "capture": false}),
+            )
+            .await;
+        let ctx = shop.ctx("magento.invoice");
+        let exporter = ctx
+            .component::<dyn RecordExporter>(RECORD_EXPORTER)
+            .unwrap();
+
+        // Magento creates the invoice, and the answer never arrives.
+        shop.sim.set_faults(magento_sim::Faults {
+            lost_answer_rate: 1.0,
+            path_contains: Some("/invoice".into()),
+            methods: Some(vec!["POST".into()]),
+            ..magento_sim::Faults::none()
+        });
+        let first = exporter.run(&ctx, invoice, None).await;
+        assert!(
+            first.as_ref().is_err_and(|e| e.is_retryable()),
+            "{}: {first:?}",
+            shop.db.name
+        );
+        assert_eq!(shop.sim.state().invoices_for_order(entity_id).len(), 1);
+
+        shop.sim.set_faults(magento_sim::Faults::none());
+        let retry = exporter.run(&ctx, invoice, None).await;
+        assert!(
+            matches!(retry, Ok(ExportOutcome::Adopted(_))),
+            "{}: {retry:?}",
+            shop.db.name
+        );
+        assert_eq!(
+            shop.sim.state().invoices_for_order(entity_id).len(),
+            1,
+            "{}: no second invoice",
+            shop.db.name
+        );
+        shop.sim.shutdown().await;
+        shop.db.cleanup().await;
+    }
+}

@@ -1,16 +1,17 @@
 //! The Magento customer sync as an Oro-style integration against the simulator: forward
 //! sync with its status row, reverse sync scheduled by a local change, conflicts under each
-//! sync priority, and the integration next to the per-record jobs on one backend; on SQLite
-//! and PostgreSQL.
+//! sync priority, the integration next to the per-record jobs on one backend, a reverse sync
+//! whose customers settle one by one under a 429 and a refusal, and a create whose answer
+//! was lost adopted instead of duplicated; on SQLite and PostgreSQL.
 
 mod support;
 
-use magento_sim::{ApiVersion, Simulator};
+use magento_sim::{ApiVersion, Faults, Simulator};
 use serde_json::{Value, json};
 use sync_core::backend::Backend;
 use sync_core::batch::{
     BatchStatus, Integration, NewIntegration, StatusCode, SyncOptions, SyncPriority, forward_sync,
-    pending_ids, queued_job, register_jobs,
+    pending_ids, queued_job, register_jobs, reverse_sync,
 };
 use sync_core::local::LocalRepository;
 use sync_core::queue::{JobRegistry, Worker};
@@ -490,6 +491,171 @@ async fn the_integration_and_the_per_record_jobs_share_one_backend() {
         assert!(message.contains("added 0"), "{name}: {message}");
         assert_eq!(shop.local_count().await, i64::from(CUSTOMERS) + 1, "{name}");
         assert_eq!(shop.sim.state().customers_count(), CUSTOMERS as usize + 1);
+        shop.finish().await;
+    }
+}
+
+/// The state, counted retries, seconds until the eta and error message of a queue job.
+async fn job_row(shop: &Shop, job: sync_core::queue::JobId) -> (String, i64, i64, String) {
+    let (state, retry, eta, message): (String, i64, Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT state, retry, eta, exc_message FROM queue_jobs WHERE id = $1")
+            .bind(job.0)
+            .fetch_one(shop.db.storage.pool())
+            .await
+            .unwrap();
+    let now = sync_core::storage::to_micros(chrono::Utc::now());
+    let wait = eta.map_or(0, |eta| (eta - now).max(0) / 1_000_000);
+    (state, retry, wait, message.unwrap_or_default())
+}
+
+/// How many times the simulator served `GET /V1/customers/{id}` for `id`.
+fn customer_reads(shop: &Shop, id: u32) -> usize {
+    let suffix = format!("/V1/customers/{id}");
+    shop.sim
+        .state()
+        .request_stats()
+        .log
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(&suffix) && r.status == 200)
+        .count()
+}
+
+#[tokio::test]
+async fn a_reverse_sync_settles_each_customer_under_a_429_and_a_refusal() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let shop = shop(db, Styles::IntegrationOnly).await;
+        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        shop.sync(&integration).await;
+        let mut ids = Vec::new();
+        for remote in 1..=5_u32 {
+            let id = shop.local_id(remote).await.unwrap();
+            let change = match remote {
+                // Magento refuses this one (400: not a valid e-mail address).
+                4 => json!({"lastname": "Renamed-4", "email": "not-an-address"}),
+                _ => json!({"lastname": format!("Renamed-{remote}")}),
+            };
+            shop.write_local(id, change).await;
+            ids.push(id);
+        }
+        let job = queued_job(&shop.db.storage, integration.id, CUSTOMER_CONNECTOR)
+            .await
+            .unwrap()
+            .unwrap();
+        shop.sim.state().reset_requests();
+        // The third customer's write is rate limited once, `Retry-After: 1`.
+        shop.sim.set_faults(Faults {
+            fail_next: 1,
+            fail_next_status: 429,
+            retry_after_secs: 1,
+            path_contains: Some("/V1/customers/3".into()),
+            methods: Some(vec!["PUT".into()]),
+            ..Faults::none()
+        });
+        shop.run_workers().await;
+
+        let lastname = |remote: u32| shop.sim.state().customer(remote).unwrap().lastname;
+        assert_eq!(lastname(1), "Renamed-1", "{name}");
+        assert_eq!(lastname(2), "Renamed-2", "{name}");
+        let (state, retry, wait, message) = job_row(&shop, job).await;
+        assert_eq!(state, "pending", "{name}: {message}");
+        assert!(
+            wait <= 1,
+            "{name}: the retry waits {wait} s, not the Retry-After"
+        );
+        assert_eq!(retry, 0, "{name}: customers went through, no try used");
+        assert_eq!(
+            pending_ids(&shop.db.storage, job).await.unwrap(),
+            ids[2..],
+            "{name}: only the customers not sent yet are left"
+        );
+
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        shop.run_workers().await;
+        assert_eq!(lastname(3), "Renamed-3", "{name}");
+        assert_eq!(lastname(5), "Renamed-5", "{name}");
+        assert_ne!(lastname(4), "Renamed-4", "{name}: refused");
+        // The customers that went through were neither read nor sent again.
+        assert_eq!(customer_reads(&shop, 1), 1, "{name}");
+        assert_eq!(customer_reads(&shop, 2), 1, "{name}");
+
+        // The refused customer fails its job with Magento's message, and the counters agree.
+        let (state, _, _, message) = job_row(&shop, job).await;
+        assert_eq!(state, "failed", "{name}: {message}");
+        assert!(
+            message.contains(&format!("customer {}", ids[3])) && message.contains("email"),
+            "{name}: {message}"
+        );
+        assert_eq!(pending_ids(&shop.db.storage, job).await.unwrap(), [ids[3]]);
+        let executions = shop
+            .db
+            .storage
+            .batch_executions()
+            .list(&sync_core::batch::ExecutionFilter {
+                integration_id: Some(integration.id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let last = &executions[0];
+        assert_eq!(last.status, BatchStatus::Failed, "{name}");
+        let counters = last.counters();
+        assert_eq!(
+            (counters.read, counters.updated, counters.errors),
+            (3, 2, 1),
+            "{name}"
+        );
+        shop.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_adopted_by_the_next_reverse_sync() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let shop = shop(db, Styles::IntegrationOnly).await;
+        let integration = shop.integration(Some(SyncPriority::Remote)).await;
+        shop.sync(&integration).await;
+        let new = shop
+            .create_local(json!({
+                "email": "lost.answer@example.com",
+                "firstname": "Lost",
+                "lastname": "Answer",
+            }))
+            .await;
+        // Magento creates the customer, then the connection drops before the answer.
+        shop.sim.set_faults(Faults {
+            lost_answer_rate: 1.0,
+            path_contains: Some("/V1/customers".into()),
+            methods: Some(vec!["POST".into()]),
+            ..Faults::none()
+        });
+        let first = reverse_sync(&shop.app, integration.id, CUSTOMER_CONNECTOR, &[new])
+            .await
+            .unwrap();
+        assert!(!first.is_success(), "{name}: the answer was lost");
+        assert_eq!(shop.sim.state().customers_count(), CUSTOMERS as usize + 1);
+        assert_eq!(shop.external_id(new).await, None, "{name}");
+
+        shop.sim.set_faults(Faults::none());
+        let again = reverse_sync(&shop.app, integration.id, CUSTOMER_CONNECTOR, &[new])
+            .await
+            .unwrap();
+        assert!(again.is_success(), "{name}");
+        let created = shop
+            .sim
+            .state()
+            .customer_by_email("lost.answer@example.com")
+            .unwrap();
+        assert_eq!(
+            shop.sim.state().customers_count(),
+            CUSTOMERS as usize + 1,
+            "{name}: adopted by e-mail, not created twice"
+        );
+        assert_eq!(
+            shop.external_id(new).await,
+            Some(ExternalId::from(i64::from(created.id)))
+        );
         shop.finish().await;
     }
 }

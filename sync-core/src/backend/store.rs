@@ -7,6 +7,8 @@ use sqlx::any::AnyRow;
 
 use super::record::{Backend, NewBackend};
 use super::secret::Secrets;
+use super::secret_cipher::SecretCipher;
+use super::secrets_at_rest::{self, Owner, SecretsAtRest};
 use crate::error::{SyncError, SyncResult};
 use crate::ids::BackendId;
 use crate::storage::{Storage, from_micros};
@@ -28,23 +30,25 @@ const COLUMNS: &str = "id, kind, version, name, settings, secrets, enabled, crea
 
 impl Backends<'_> {
     /// Creates a backend and returns it.
+    ///
+    /// Its secrets are stored under the storage's [`SecretsAtRest`] policy: encrypted
+    /// with its key, in plain JSON when that was allowed, refused otherwise.
     pub async fn create(&self, new: NewBackend) -> SyncResult<Backend> {
         let settings = new.settings.to_string();
-        let secrets = serde_json::to_string(&new.secrets)
-            .map_err(|e| SyncError::Failed(format!("cannot store the secrets: {e}")))?;
         let now = self.storage.now_micros().await?;
-        let row: AnyRow = sqlx::query(AssertSqlSafe(format!(
+        let mut tx = self.storage.begin().await?;
+        // The secrets are written once the id is known: their ciphertext is bound to it.
+        let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO sync_backends (kind, version, name, settings, secrets, enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
-        )))
+             VALUES ($1, $2, $3, $4, '{}', $5, $6, $6) RETURNING id",
+        )
         .bind(&new.kind)
         .bind(&new.version)
         .bind(&new.name)
         .bind(settings)
-        .bind(secrets)
         .bind(i64::from(new.enabled))
         .bind(now)
-        .fetch_one(self.storage.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -52,7 +56,20 @@ impl Backends<'_> {
             }
             _ => SyncError::from(e),
         })?;
-        backend_from_row(&row)
+        let owner = Owner {
+            id,
+            name: &new.name,
+        };
+        let secrets = secrets_at_rest::encode(self.storage.secrets_at_rest(), owner, &new.secrets)?;
+        let row: AnyRow = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE sync_backends SET secrets = $1 WHERE id = $2 RETURNING {COLUMNS}"
+        )))
+        .bind(secrets)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        backend_from_row(self.storage.secrets_at_rest(), &row)
     }
 
     /// A backend by id.
@@ -64,7 +81,7 @@ impl Backends<'_> {
         .fetch_optional(self.storage.pool())
         .await?
         .ok_or_else(|| SyncError::Failed(format!("no backend with id {id}")))?;
-        backend_from_row(&row)
+        backend_from_row(self.storage.secrets_at_rest(), &row)
     }
 
     /// A backend by its unique name.
@@ -75,7 +92,9 @@ impl Backends<'_> {
         .bind(name)
         .fetch_optional(self.storage.pool())
         .await?;
-        row.as_ref().map(backend_from_row).transpose()
+        row.as_ref()
+            .map(|row| backend_from_row(self.storage.secrets_at_rest(), row))
+            .transpose()
     }
 
     /// Every backend, by id.
@@ -85,7 +104,9 @@ impl Backends<'_> {
         )))
         .fetch_all(self.storage.pool())
         .await?;
-        rows.iter().map(backend_from_row).collect()
+        rows.iter()
+            .map(|row| backend_from_row(self.storage.secrets_at_rest(), row))
+            .collect()
     }
 
     /// Enables a backend.
@@ -103,11 +124,48 @@ impl Backends<'_> {
         self.update(id, "settings", settings.to_string()).await
     }
 
-    /// Replaces a backend's secrets.
+    /// Replaces a backend's secrets, stored under the storage's [`SecretsAtRest`] policy
+    /// (so plain-text secrets of before are encrypted once a key is set).
     pub async fn update_secrets(&self, id: BackendId, secrets: &Secrets) -> SyncResult<()> {
-        let secrets = serde_json::to_string(secrets)
-            .map_err(|e| SyncError::Failed(format!("cannot store the secrets: {e}")))?;
+        let backend = self.get(id).await?;
+        let owner = Owner {
+            id: id.0,
+            name: &backend.name,
+        };
+        let secrets = secrets_at_rest::encode(self.storage.secrets_at_rest(), owner, secrets)?;
         self.update(id, "secrets", secrets).await
+    }
+
+    /// Encrypts every backend's secrets with `new`, in one transaction: what was encrypted
+    /// with the storage's key (or stored in plain JSON) is read and written again with
+    /// `new`. Running it again with the same `new` key changes nothing but the nonces.
+    /// Returns how many backends were rewritten.
+    ///
+    /// # Errors
+    /// A backend whose secrets cannot be read (encrypted with neither key), named; then
+    /// nothing is changed.
+    pub async fn rotate_key(&self, new: &SecretCipher) -> SyncResult<u64> {
+        let policy = self.storage.secrets_at_rest();
+        let now = self.storage.now_micros().await?;
+        let mut tx = self.storage.begin().await?;
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, secrets FROM sync_backends ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut rewritten = 0;
+        for (id, name, text) in rows {
+            let owner = Owner { id, name: &name };
+            let secrets = secrets_at_rest::reencrypt(policy, new, owner, &text)?;
+            sqlx::query("UPDATE sync_backends SET secrets = $1, updated_at = $2 WHERE id = $3")
+                .bind(secrets)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            rewritten += 1;
+        }
+        tx.commit().await?;
+        Ok(rewritten)
     }
 
     async fn set_enabled(&self, id: BackendId, enabled: bool) -> SyncResult<()> {
@@ -142,25 +200,19 @@ impl Backends<'_> {
     }
 }
 
-fn backend_from_row(row: &AnyRow) -> SyncResult<Backend> {
+fn backend_from_row(policy: &SecretsAtRest, row: &AnyRow) -> SyncResult<Backend> {
     let id: i64 = row.try_get("id")?;
+    let name: String = row.try_get("name")?;
     let settings: String = row.try_get("settings")?;
     let secrets: String = row.try_get("secrets")?;
     let settings: Value = serde_json::from_str(&settings)
         .map_err(|e| SyncError::invalid_data(format!("backend {id}"), "settings", e.to_string()))?;
-    // The error names the column only: the text may hold a secret.
-    let secrets: Secrets = serde_json::from_str(&secrets).map_err(|_| {
-        SyncError::invalid_data(
-            format!("backend {id}"),
-            "secrets",
-            "not a JSON object of strings",
-        )
-    })?;
+    let secrets = secrets_at_rest::decode(policy, Owner { id, name: &name }, &secrets)?;
     Ok(Backend {
         id: BackendId(id),
         kind: row.try_get("kind")?,
         version: row.try_get("version")?,
-        name: row.try_get("name")?,
+        name,
         settings,
         secrets,
         enabled: row.try_get::<i64, _>("enabled")? != 0,

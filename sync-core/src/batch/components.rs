@@ -31,7 +31,10 @@
 //! Errors follow one rule, Oro's: a record-level error
 //! ([`SyncError::is_record_level`](crate::SyncError::is_record_level), e.g. invalid data)
 //! skips the item (from a reader or processor) or the chunk (from a writer) with a warning
-//! naming the item and the reason; any other error fails the step.
+//! naming the item and the reason; any other error fails the step. In an export job the
+//! items settle one by one instead: any error a retry does not fix refuses its item alone
+//! and the job ends failed listing it, and a retryable error stops the step for a retry of
+//! the items left (see [`reverse_sync`](super::reverse_sync)).
 
 use async_trait::async_trait;
 use serde_json::Value;

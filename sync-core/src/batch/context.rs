@@ -97,6 +97,8 @@ pub(crate) struct StepScope {
     pub connector: Option<String>,
     /// The connector's local model when it differs from the work context's model.
     pub local_model: Option<String>,
+    /// Told of each entity of an export step as it settles (a reverse-sync job's rows).
+    pub settlements: Option<std::sync::Arc<dyn super::settlement::ItemSettlements>>,
 }
 
 impl StepContext {

@@ -132,6 +132,7 @@ async fn run(app: &App, integration_id: i64, options: SyncOptions) -> SyncResult
             connector.import_job(),
             parameters,
             &previous,
+            None,
         )
         .await?;
         if let Some(status) = &run.status {

@@ -62,6 +62,7 @@ pub async fn run_job(
         integration: None,
         connector: None,
         local_model: None,
+        settlements: None,
     };
     execute(&scope, definition, &parameters, &Values::new()).await
 }
@@ -108,6 +109,7 @@ pub(crate) async fn execute(
             definition: step,
             job_execution_id: execution.id,
             position: i64::try_from(position).unwrap_or(i64::MAX),
+            settles_items: definition.job_type == super::definition::JobType::Export,
             run_parameters: parameters.values(),
             job_data,
             status_data,

@@ -23,8 +23,10 @@
 //!   row and an incremental cursor; periodically from the worker ([`schedule_due_syncs`]).
 //! - **Reverse sync** ([`ReverseSyncListener`], [`request_reverse_sync`], [`reverse_sync`]):
 //!   a local change schedules the connector's export job with the entity's id; a request
-//!   while one is queued is merged into it, never lost; [`TwoWayWriter`] settles conflicts
-//!   with a per-field three-way merge and the sync priority.
+//!   while one is queued is merged into it, never lost; each entity settles on its own.
+//! - **Record flows** ([`RecordImportProcessor`], [`TwoWayExportProcessor`],
+//!   [`FlowOutcomes`]): steps that run the record import and the crash-safe record export
+//!   of a connector's spec, settling conflicts with the integration's sync priority.
 //! - **Cleanup** ([`cleanup`]) of old statuses and executions, keeping each connector's
 //!   latest cursor.
 //!
@@ -42,12 +44,13 @@ mod forward;
 mod integration;
 mod job;
 mod reader;
+mod record_flows;
 mod reverse;
 mod run;
 mod schedule;
+mod settlement;
 mod status;
 mod step;
-mod two_way_writer;
 
 pub use cleanup::{CleanupPolicy, CleanupReport, cleanup};
 pub use components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
@@ -70,6 +73,10 @@ pub use reader::{
     LOCAL_REPOSITORY_USAGE, LocalModifiedSinceReader, PASS_THROUGH, PassThrough, REMOTE_CURSOR,
     REMOTE_PAGING, RemotePagingReader, format_time, parse_time, register_builtins,
 };
+pub use record_flows::{
+    FLOW_OUTCOMES, FlowOutcomes, RECORD_IMPORT, RecordImportProcessor, TWO_WAY_EXPORT,
+    TwoWayExportProcessor, register_record_flows,
+};
 pub use reverse::{
     ReverseSyncArgs, ReverseSyncJob, ReverseSyncListener, pending_ids, queued_job,
     request_reverse_sync, reverse_sync,
@@ -80,7 +87,6 @@ pub use schedule::{
     spawn_periodic_syncs,
 };
 pub use status::{ConnectorStatus, NewStatus, StatusCode, Statuses, stats_message};
-pub use two_way_writer::{TWO_WAY_WRITER, TwoWayWriter};
 
 /// Adds the batch queue jobs ([`ForwardSyncJob`], [`ReverseSyncJob`]) to a worker's registry.
 /// The worker must also be given the [`App`](crate::App) as data.

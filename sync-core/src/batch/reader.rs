@@ -7,7 +7,7 @@
 //! | `remote_paging` | remote records page by page, changed since the cursor | `since_field` (default `updated_at`), `page_size` (default 100), `overlap_secs` |
 //! | `local_modified_since` | local records modified since the cursor | `page_size`, `overlap_secs` |
 //! | `pass_through` (processor) | the item unchanged | — |
-//! | `two_way_writer` (writer) | see [`TwoWayWriter`](super::TwoWayWriter) | `fields` |
+//! | `flow_outcomes` (writer) | nothing: see [`FlowOutcomes`](super::FlowOutcomes) | — |
 //!
 //! The two incremental readers keep their cursor in the connector's status data (see
 //! [`StepContext::set_status_data`]): the next run starts from the cursor of the last
@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::components::{ItemProcessor, ItemReader, ItemStream, ItemWriter};
 use super::context::StepContext;
 use super::integration::DEFAULT_OVERLAP;
-use super::two_way_writer::{TWO_WAY_WRITER, TwoWayWriter};
+use super::record_flows::{FLOW_OUTCOMES, FlowOutcomes};
 use crate::adapter::BackendAdapter;
 use crate::error::{SyncError, SyncResult};
 use crate::ids::LocalId;
@@ -63,7 +63,7 @@ pub fn register_builtins(registry: &mut ComponentRegistry) {
         Arc::new(LocalModifiedSinceReader),
     );
     registry.register::<dyn ItemProcessor>(ApplyOn::any(), PASS_THROUGH, Arc::new(PassThrough));
-    registry.register::<dyn ItemWriter>(ApplyOn::any(), TWO_WAY_WRITER, Arc::new(TwoWayWriter));
+    registry.register::<dyn ItemWriter>(ApplyOn::any(), FLOW_OUTCOMES, Arc::new(FlowOutcomes));
 }
 
 /// Returns each item unchanged.

@@ -12,8 +12,23 @@
 //!
 //! When the job starts it deletes the schedule row first (waiting for a requester holding
 //! it), so later requests delay a new job, then reads its entity rows, which every request
-//! that found the row has committed by then. The ids stay until the export completes: a
-//! failed export is retried by the queue with the same ids, never silently dropped.
+//! that found the row has committed by then. A request arriving while the job runs (after it
+//! read the record) therefore goes to a follow-up job, which exports the record again.
+//!
+//! The entities then settle one by one, each row as its entity settles:
+//!
+//! - an entity that went through (sent, or nothing to send) has its row deleted, so no retry
+//!   sends or reads it again;
+//! - an entity the backend refused (an error a retry does not fix) keeps its row with the
+//!   error; the job's retries skip it, and the job ends **failed** listing the refused ids
+//!   and their messages. Its rows stay (their errors cleared), so a requeue once the cause
+//!   is fixed exports them again;
+//! - a retryable error (429, 5xx, a dropped connection) stops the export at that entity: the
+//!   job is retried after the delay the error asks for (`Retry-After`), else after its retry
+//!   pattern's, with the entities left. The retry uses one of the job's tries only when no
+//!   entity went through in this run (the backend is not making progress).
+
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -24,6 +39,7 @@ use super::connector::{INTEGRATION_TYPE_USAGE, IntegrationType};
 use super::context::JobParameters;
 use super::definition::JobType;
 use super::run::{ConnectorRun, exclusively, load, run_connector};
+use super::settlement::{ItemSettlements, RetryLater};
 use crate::app::App;
 use crate::context::{Origin, WorkContext};
 use crate::error::{SyncError, SyncResult};
@@ -57,14 +73,25 @@ impl JobFunction for ReverseSyncJob {
         Box::pin(async move {
             let app = ctx.data::<App>()?.clone();
             let job_id = ctx.job().id;
-            let ids = claim(app.storage(), job_id).await?;
+            let storage = app.storage();
+            let ids = claim(storage, job_id).await?;
             if ids.is_empty() {
-                return Ok(Some("no entity to export".to_owned()));
+                return finish_refused(storage, job_id, 0)
+                    .await
+                    .map(|()| Some("no entity to export".to_owned()));
             }
-            let run = reverse_sync(&app, args.integration_id, &args.connector, &ids).await;
+            let settlements = Arc::new(ReverseSettlements::new(storage.clone(), job_id));
+            let run = reverse_sync_settling(
+                &app,
+                args.integration_id,
+                &args.connector,
+                &ids,
+                Some(settlements.clone()),
+            )
+            .await;
             let run = match run {
                 Err(SyncError::NothingToDo(message)) => {
-                    finish(app.storage(), job_id).await?;
+                    finish(storage, job_id).await?;
                     return Err(SyncError::NothingToDo(message));
                 }
                 other => other?,
@@ -74,19 +101,148 @@ impl JobFunction for ReverseSyncJob {
                 .as_ref()
                 .map(|s| s.message.clone())
                 .unwrap_or_else(|| "not allowed".into());
-            if !run.is_success() {
-                // Unlike Oro, which acknowledges a failed export and forgets its ids, the ids
-                // stay with the job and the queue retries it (a failed job keeps them too,
-                // to be requeued once the cause is fixed).
+            let tally = settlements.tally();
+            if let Some(later) = tally.retry {
+                let left = pending_ids(storage, job_id).await?.len();
+                // Progress was made: the backend is answering, so this retry is no try lost.
+                let counted = tally.synced == 0 && tally.refused == 0;
+                let info = ctx.job();
+                if counted && info.max_retries > 0 && info.retry + 1 >= info.max_retries {
+                    // The queue fails the job now: a requeue must export the refused too.
+                    clear_refusals(storage, job_id).await?;
+                }
+                return Err(SyncError::Retryable {
+                    message: format!(
+                        "{left} of {} entities left for a retry: {}",
+                        ids.len(),
+                        later.message
+                    ),
+                    after: later.after,
+                    count_retry: counted,
+                });
+            }
+            if !run.is_success() && tally.refused == 0 {
+                // The export job could not start (e.g. it is not declared): the queue
+                // retries it with the same ids, under the job's retry pattern.
                 let first = message.lines().last().unwrap_or_default().to_owned();
                 return Err(SyncError::retryable(
                     format!("the export of {} entities failed: {first}", ids.len()),
                     None,
                 ));
             }
-            finish(app.storage(), job_id).await?;
+            finish_refused(storage, job_id, ids.len()).await?;
+            finish(storage, job_id).await?;
             Ok(Some(message))
         })
+    }
+}
+
+/// How many refused entities a failed job's message lists; the rows keep them all.
+const MAX_REFUSED_LINES: usize = 20;
+
+/// Ends a job whose entities all settled: when some were refused (in this run or an
+/// earlier try), the job fails listing them, and their rows stay for a requeue.
+async fn finish_refused(storage: &Storage, job_id: JobId, tried: usize) -> SyncResult<()> {
+    let refused: Vec<(String,)> = sqlx::query_as(
+        "SELECT error FROM sync_reverse_entities WHERE job_id = $1 AND error IS NOT NULL \
+         ORDER BY requested_at, entity_id",
+    )
+    .bind(job_id.0)
+    .fetch_all(storage.pool())
+    .await?;
+    if refused.is_empty() {
+        return Ok(());
+    }
+    clear_refusals(storage, job_id).await?;
+    let mut message = format!(
+        "the export of {} entities failed ({tried} tried in the last run); requeue the job to \
+         export them again:",
+        refused.len()
+    );
+    for (error,) in refused.iter().take(MAX_REFUSED_LINES) {
+        message.push('\n');
+        message.push_str(error);
+    }
+    if refused.len() > MAX_REFUSED_LINES {
+        message.push_str(&format!(
+            "\n… and {} more",
+            refused.len() - MAX_REFUSED_LINES
+        ));
+    }
+    Err(SyncError::Failed(message))
+}
+
+/// Makes a job's refused entities pending again (for the requeue of a failed job).
+async fn clear_refusals(storage: &Storage, job_id: JobId) -> SyncResult<()> {
+    sqlx::query("UPDATE sync_reverse_entities SET error = NULL WHERE job_id = $1")
+        .bind(job_id.0)
+        .execute(storage.pool())
+        .await?;
+    Ok(())
+}
+
+/// What settled in one run of a reverse-sync job.
+#[derive(Debug, Default)]
+struct Tally {
+    synced: u64,
+    refused: u64,
+    retry: Option<RetryLater>,
+}
+
+/// Settles a reverse-sync job's entity rows as the export step settles each entity.
+#[derive(Debug)]
+struct ReverseSettlements {
+    storage: Storage,
+    job_id: JobId,
+    tally: Mutex<Tally>,
+}
+
+impl ReverseSettlements {
+    fn new(storage: Storage, job_id: JobId) -> Self {
+        ReverseSettlements {
+            storage,
+            job_id,
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
+        // A panic elsewhere must not lose what settled.
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tally(&self) -> Tally {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+#[async_trait]
+impl ItemSettlements for ReverseSettlements {
+    async fn synced(&self, entity: LocalId) -> SyncResult<()> {
+        sqlx::query("DELETE FROM sync_reverse_entities WHERE job_id = $1 AND entity_id = $2")
+            .bind(self.job_id.0)
+            .bind(entity.0)
+            .execute(self.storage.pool())
+            .await?;
+        self.lock().synced += 1;
+        Ok(())
+    }
+
+    async fn refused(&self, entity: LocalId, message: &str) -> SyncResult<()> {
+        sqlx::query(
+            "UPDATE sync_reverse_entities SET error = $1 WHERE job_id = $2 AND entity_id = $3",
+        )
+        .bind(message)
+        .bind(self.job_id.0)
+        .bind(entity.0)
+        .execute(self.storage.pool())
+        .await?;
+        self.lock().refused += 1;
+        Ok(())
+    }
+
+    fn retry_later(&self, later: RetryLater) {
+        self.lock().retry = Some(later);
     }
 }
 
@@ -154,10 +310,12 @@ pub async fn request_reverse_sync(
     Ok(job_id)
 }
 
-/// The entity ids waiting for a reverse-sync job, in request order.
+/// The entity ids waiting for a reverse-sync job, in request order: those not exported
+/// yet, and, once the job has failed, those the backend refused (a requeue exports them
+/// again). An entity refused in a run waits out the job's retries.
 pub async fn pending_ids(storage: &Storage, job_id: JobId) -> SyncResult<Vec<LocalId>> {
     let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT entity_id FROM sync_reverse_entities WHERE job_id = $1 ORDER BY requested_at, entity_id",
+        "SELECT entity_id FROM sync_reverse_entities WHERE job_id = $1 AND error IS NULL          ORDER BY requested_at, entity_id",
     )
     .bind(job_id.0)
     .fetch_all(storage.pool())
@@ -205,7 +363,9 @@ async fn finish(storage: &Storage, job_id: JobId) -> SyncResult<()> {
 /// Runs a reverse sync now: the connector's export job with these entity ids, and an
 /// `[EXPORT]` status row.
 ///
-/// One reverse sync per (integration, connector) runs at a time.
+/// One reverse sync per (integration, connector) runs at a time. The entities settle one by
+/// one: an entity refused by the backend fails alone, and the run's status (and execution)
+/// ends failed listing it; a retryable error stops the run at that entity.
 ///
 /// # Errors
 /// A retryable error when another reverse sync of the connector is running;
@@ -216,6 +376,17 @@ pub async fn reverse_sync(
     integration_id: i64,
     connector: &str,
     ids: &[LocalId],
+) -> SyncResult<ConnectorRun> {
+    reverse_sync_settling(app, integration_id, connector, ids, None).await
+}
+
+/// [`reverse_sync`], telling `settlements` of each entity as it settles.
+async fn reverse_sync_settling(
+    app: &App,
+    integration_id: i64,
+    connector: &str,
+    ids: &[LocalId],
+    settlements: Option<Arc<dyn ItemSettlements>>,
 ) -> SyncResult<ConnectorRun> {
     let loaded = load(app, integration_id).await?;
     if !loaded.integration.settings.two_way {
@@ -245,6 +416,7 @@ pub async fn reverse_sync(
         &export_job,
         JobParameters::new().ids(ids.iter().copied()),
         &no_cursor,
+        settlements,
     );
     exclusively(app.storage(), &key, run).await
 }

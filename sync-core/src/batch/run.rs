@@ -8,6 +8,7 @@ use super::definition::JobType;
 use super::execution::JobExecution;
 use super::integration::Integration;
 use super::job::execute;
+use super::settlement::ItemSettlements;
 use super::status::{ConnectorStatus, NewStatus, StatusCode, stats_message};
 use crate::app::App;
 use crate::context::WorkContext;
@@ -17,19 +18,18 @@ use crate::values::Values;
 /// How many skipped items a status message lists; the execution keeps them all.
 const MAX_WARNING_LINES: u32 = 100;
 
-/// How long a sync's run lock lasts on SQLite when its holder dies without releasing it.
-const RUN_LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// Runs `work` holding the lock `key`, so that one sync of a kind runs at a time per
 /// integration (Oro's "a sync for this channel is already running"). A lock held elsewhere
-/// is a retryable error that does not use one of a job's tries.
+/// is a retryable error that does not use one of a job's tries. The lock is a short lease
+/// renewed while the work runs, so a killed worker's lock frees itself within a job lease;
+/// the work stops if the lock is lost.
 pub(crate) async fn exclusively<T>(
     storage: &crate::storage::Storage,
     key: &str,
     work: impl std::future::Future<Output = SyncResult<T>>,
 ) -> SyncResult<T> {
-    let guard = storage.try_lock(key, RUN_LOCK_LEASE).await?;
-    let result = work.await;
+    let guard = storage.try_lock(key, crate::storage::LOCK_LEASE).await?;
+    let result = guard.while_held(work).await;
     let released = guard.release().await;
     let value = result?;
     released?;
@@ -102,6 +102,7 @@ pub(crate) async fn run_connector(
     job: &str,
     parameters: JobParameters,
     previous_status_data: &Values,
+    settlements: Option<std::sync::Arc<dyn ItemSettlements>>,
 ) -> SyncResult<ConnectorRun> {
     let integration = &loaded.integration;
     let storage = loaded.ctx.storage();
@@ -111,6 +112,7 @@ pub(crate) async fn run_connector(
         integration: Some(integration.clone()),
         connector: Some(connector.name().to_owned()),
         local_model: connector.explicit_local_model().map(str::to_owned),
+        settlements,
     };
     let outcome = match loaded.itype.jobs().get(job) {
         Some(definition) => execute(&scope, definition, &parameters, previous_status_data).await,
@@ -205,4 +207,35 @@ async fn warning_lines(loaded: &Loaded, execution: &JobExecution) -> SyncResult<
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lock row of a running sync may outlive a killed holder by one job lease at most
+    /// (it used to keep an hour, stalling the integration's syncs silently).
+    #[tokio::test]
+    async fn a_sync_run_lock_outlives_its_holder_by_one_job_lease_at_most() {
+        for db in crate::testing::test_databases().await.unwrap() {
+            let storage = db.storage.clone();
+            let remaining = exclusively(&db.storage, "batch:reverse:1:customer", async {
+                let (expires_at,): (i64,) =
+                    sqlx::query_as("SELECT expires_at FROM sync_locks WHERE lock_key = $1")
+                        .bind("batch:reverse:1:customer")
+                        .fetch_one(storage.pool())
+                        .await?;
+                Ok(expires_at - storage.now_micros().await?)
+            })
+            .await
+            .unwrap();
+            let job_lease = crate::queue::WorkerOptions::default().lease;
+            assert!(
+                remaining <= i64::try_from(job_lease.as_micros()).unwrap(),
+                "{}: the lock keeps {remaining} µs",
+                db.name
+            );
+            db.cleanup().await;
+        }
+    }
 }

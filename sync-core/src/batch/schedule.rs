@@ -4,7 +4,8 @@
 //! passed. [`schedule_due_syncs`] claims the due integrations with one conditional update
 //! each (safe with several workers: only one wins a given slot) and delays their jobs in the
 //! same transaction, with the identity key `batch.forward_sync:<id>`, so a sync still queued
-//! or running is not doubled (Oro's "skip if a sync for this channel already exists").
+//! is not doubled (Oro's "skip if a sync for this channel already exists") and one already
+//! running gets at most one follow-up, which catches what changed since it started.
 //! [`spawn_periodic_syncs`] calls it on a timer next to a worker.
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Record events and the listeners that receive them.
 
 use async_trait::async_trait;
+use serde_json::Value;
 use sqlx::AnyConnection;
 
 use crate::context::{Origin, WorkContext};
@@ -30,6 +31,21 @@ pub struct RecordEvent {
     /// The fields written (all given fields on create, none on unlink).
     pub fields: Vec<String>,
     /// Who wrote: the user, or an import from a backend.
+    pub origin: Origin,
+}
+
+/// An event a component sends by name with [`WorkContext::notify`] (or
+/// [`WorkContext::notify_in`]), as the connector framework's `_event("on_…").notify(...)`:
+/// e.g. `on_order_paid` with the order's id, for listeners to delay the jobs that follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomEvent {
+    /// The event's name, starting with `on_`.
+    pub name: String,
+    /// The model of the context that sent it.
+    pub model: String,
+    /// What the sender tells (ids, not whole records).
+    pub payload: Value,
+    /// Who sent it: listeners of the backend it came from do not receive it.
     pub origin: Origin,
 }
 
@@ -69,6 +85,19 @@ pub trait Listener: Send + Sync {
         ctx: &WorkContext,
         conn: &mut AnyConnection,
         event: &RecordEvent,
+    ) -> SyncResult<()> {
+        let _ = (ctx, conn, event);
+        Ok(())
+    }
+
+    /// A custom event was sent ([`WorkContext::notify`]); a listener subscribes to the
+    /// names it matches on `event.name` and ignores the others. Runs on the sender's
+    /// transaction when it gave one ([`WorkContext::notify_in`]).
+    async fn on_event(
+        &self,
+        ctx: &WorkContext,
+        conn: &mut AnyConnection,
+        event: &CustomEvent,
     ) -> SyncResult<()> {
         let _ = (ctx, conn, event);
         Ok(())

@@ -22,6 +22,14 @@ use std::time::Duration;
 
 use crate::error::SyncError;
 
+/// The options a channel entry accepts after its capacity.
+const OPTIONS: [&str; 4] = [
+    "sequential",
+    "throttle=<seconds>",
+    "retention=<days>",
+    "timeout=<seconds>",
+];
+
 /// The root of every channel tree.
 pub const ROOT: &str = "root";
 
@@ -181,7 +189,9 @@ impl FromStr for ChannelConfig {
     type Err = SyncError;
 
     /// Parses `name(:capacity(:key(=value)?)*)?` entries separated by commas or newlines.
-    /// Omitting the capacity means 1; `*` means unbounded; `sub:2` is `root.sub:2`.
+    /// Omitting the capacity means 1; `*` means unbounded; `sub:2` is `root.sub:2`. An
+    /// entry without a name (`:4`), with an empty capacity (`root:`) or with an unknown
+    /// option is an error naming the entry.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |entry: &str, why: String| {
             SyncError::Failed(format!("invalid channel configuration `{entry}`: {why}"))
@@ -194,13 +204,25 @@ impl FromStr for ChannelConfig {
             .filter(|e| !e.is_empty())
         {
             let mut parts = entry.split(':').map(str::trim);
-            let name = normalize_channel(parts.next().unwrap_or_default());
+            // `:4` would otherwise normalize to `root`: a missing name is a typo, not root.
+            let raw_name = parts.next().unwrap_or_default();
+            if raw_name.is_empty() {
+                return Err(bad(entry, "the channel name is missing".into()));
+            }
+            let name = normalize_channel(raw_name);
             if name.split('.').any(str::is_empty) {
                 return Err(bad(entry, "empty channel name segment".into()));
             }
             let mut spec = ChannelSpec::unbounded(&name);
             spec.capacity = match parts.next() {
-                None | Some("") => Some(1),
+                None => Some(1),
+                Some("") => {
+                    return Err(bad(
+                        entry,
+                        "the capacity after `:` is empty: give a number, or `*` for unbounded"
+                            .into(),
+                    ));
+                }
                 Some("*") => None,
                 Some(n) => Some(
                     n.parse()
@@ -232,7 +254,15 @@ impl FromStr for ChannelConfig {
                     "throttle" => spec.throttle = Some(seconds(value)?),
                     "timeout" => spec.timeout = Some(seconds(value)?),
                     "retention" => spec.retention = Some(seconds(value)? * 86_400),
-                    other => return Err(bad(entry, format!("unknown key `{other}`"))),
+                    other => {
+                        return Err(bad(
+                            entry,
+                            format!(
+                                "unknown option `{other}`: expected one of {}",
+                                OPTIONS.join(", ")
+                            ),
+                        ));
+                    }
                 }
             }
             if spec.sequential && spec.capacity != Some(1) {
@@ -319,6 +349,39 @@ mod tests {
                 .is_err()
         );
         assert!("a:1:colour=red".parse::<ChannelConfig>().is_err());
+    }
+
+    fn error_of(config: &str) -> String {
+        match config.parse::<ChannelConfig>() {
+            Ok(parsed) => panic!("`{config}` was accepted as {parsed}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_entry_without_a_name_is_refused() {
+        let message = error_of("root:8,:4");
+        assert!(message.contains("`:4`"), "{message}");
+        assert!(message.contains("name is missing"), "{message}");
+    }
+
+    #[test]
+    fn an_empty_capacity_is_refused() {
+        let message = error_of("root:");
+        assert!(message.contains("`root:`"), "{message}");
+        assert!(message.contains("capacity"), "{message}");
+        // Without the colon, the capacity is 1 (queue_job's rule).
+        let c: ChannelConfig = "root,root.a".parse().unwrap();
+        assert_eq!(c.get("root.a").unwrap().capacity, Some(1));
+    }
+
+    #[test]
+    fn an_unknown_option_lists_the_valid_ones() {
+        let message = error_of("root.a:1:colour=red");
+        assert!(message.contains("`root.a:1:colour=red`"), "{message}");
+        for option in ["sequential", "throttle", "retention", "timeout"] {
+            assert!(message.contains(option), "{message}");
+        }
     }
 
     #[test]

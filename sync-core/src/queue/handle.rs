@@ -67,10 +67,10 @@ impl fmt::Debug for Queue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DelayedGraph {
     /// The id of each job of the flattened graph, in graph order (for a job whose identity
-    /// key matched a live job, that job's id).
+    /// key matched a waiting job, that job's id: the graph's other jobs depend on it).
     pub ids: Vec<JobId>,
-    /// Whether the graph was skipped because every identity-keyed job already had a live
-    /// duplicate (then `ids` holds the duplicates only).
+    /// Whether nothing was stored because every job of the graph matched a waiting job by
+    /// its identity key.
     pub skipped: bool,
 }
 
@@ -137,7 +137,8 @@ impl Queue {
     }
 
     /// Delays one job on `conn`, typically the caller's transaction. With an identity key
-    /// that matches a live job, returns that job's id and stores nothing.
+    /// that matches a waiting job (pending or wait_dependencies), returns that job's id and
+    /// stores nothing; a key whose jobs are all claimed or running stores one follow-up.
     pub async fn delay(&self, conn: &mut AnyConnection, job: Delayable) -> SyncResult<JobId> {
         let delayed = self.delay_graph(conn, job).await?;
         delayed
@@ -148,7 +149,7 @@ impl Queue {
     }
 
     /// Delays many independent jobs on `conn` with multi-row inserts (jobs with identity
-    /// keys are inserted one by one, as each may match a live duplicate).
+    /// keys are inserted one by one, as each may match a waiting duplicate).
     pub async fn delay_many(
         &self,
         conn: &mut AnyConnection,
@@ -167,7 +168,8 @@ impl Queue {
     }
 
     /// Delays a graph (chain, group, on_done) on `conn`. Jobs whose parents are not all
-    /// done start in `wait_dependencies`.
+    /// done start in `wait_dependencies`. A job whose identity key matches a waiting job is
+    /// not stored again: the graph's other jobs are, and its children depend on that job.
     pub async fn delay_graph(
         &self,
         conn: &mut AnyConnection,
@@ -186,35 +188,6 @@ impl Queue {
             Mode::Synchronous(runner) => return runner.perform_graph(self, flat).await,
         }
         let dialect = self.storage().dialect();
-        let keyed: Vec<usize> = (0..flat.jobs.len())
-            .filter(|&i| flat.jobs[i].options.identity_key.is_some())
-            .collect();
-        if !keyed.is_empty() && flat.jobs.len() > 1 {
-            // queue_job's rule: when every identity-keyed job of the graph already has a
-            // live duplicate, the whole graph is a duplicate.
-            let mut existing = Vec::new();
-            for &i in &keyed {
-                let key = flat.jobs[i].identity_key_value().unwrap_or_default();
-                let sql = format!(
-                    "SELECT id FROM queue_jobs WHERE identity_key = $1 AND state IN {}",
-                    super::states::LIVE_STATES_SQL
-                );
-                let row: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                match row {
-                    Some((id,)) => existing.push(JobId(id)),
-                    None => break,
-                }
-            }
-            if existing.len() == keyed.len() {
-                return Ok(DelayedGraph {
-                    ids: existing,
-                    skipped: true,
-                });
-            }
-        }
         let graph_id = (flat.jobs.len() > 1).then(new_graph_id);
         let mut has_parents = vec![false; flat.jobs.len()];
         for &(child, _) in &flat.edges {
@@ -233,16 +206,27 @@ impl Queue {
             ids.push(id);
             inserted.push(new);
         }
+        // A node whose identity key matched a waiting job is that job: the other nodes are
+        // stored and depend on it. Lock it first, so that it cannot finish between our
+        // check and our commit without seeing its new children (its worker's release then
+        // waits for us); one that is already done releases them right here.
+        let mut existing_parents = Vec::new();
         for &(child, parent) in &flat.edges {
             // A duplicate child is an existing job with its own life: it gains no parents.
-            if inserted[child] {
-                store::insert_dependency(conn, ids[child], ids[parent]).await?;
+            if !inserted[child] {
+                continue;
             }
+            if !inserted[parent] && !existing_parents.contains(&ids[parent]) {
+                store::lock_job(conn, dialect, ids[parent]).await?;
+                existing_parents.push(ids[parent]);
+            }
+            store::insert_dependency(conn, ids[child], ids[parent]).await?;
         }
-        Ok(DelayedGraph {
-            ids,
-            skipped: false,
-        })
+        if !existing_parents.is_empty() {
+            store::release_children(conn, &existing_parents).await?;
+        }
+        let skipped = !inserted.contains(&true);
+        Ok(DelayedGraph { ids, skipped })
     }
 
     /// Delays one job in a transaction of its own, commits, and wakes the workers.

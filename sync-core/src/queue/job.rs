@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::handle::Queue;
-use super::options::Delayable;
+use super::options::{Delayable, IdentityKey};
 use super::retry::RetryPattern;
 use crate::context::Extras;
 use crate::error::{SyncError, SyncResult};
@@ -140,6 +140,15 @@ pub trait JobFunction: Send + Sync + 'static {
     /// The defaults of the function's jobs.
     fn defaults() -> JobDefaults {
         JobDefaults::default()
+    }
+
+    /// The identity key of a job with these arguments, unless its delay sets another
+    /// (queue_job's per-function `identity_key`). `#[job(identity_key = "import:{id}")]`,
+    /// `#[job(identity_key = path::to::function)]` and `#[job(identity_exact)]` generate
+    /// it; by default a job has none.
+    fn identity_key(args: &Self::Args) -> Option<IdentityKey> {
+        let _ = args;
+        None
     }
 
     /// Runs one try of the job.

@@ -1,4 +1,5 @@
-//! Operating the queue: list and show jobs, requeue, set done, cancel, purge.
+//! Operating the queue: list and show jobs, change their options, requeue, set done,
+//! cancel, purge.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::channels::{ChannelConfig, normalize_channel};
 use super::handle::Queue;
 use super::job::JobId;
+use super::options::Eta;
 use super::states::JobState;
 use super::store::{self, HistoryEntry, placeholders};
 use crate::error::{SyncError, SyncResult};
@@ -159,6 +161,64 @@ pub(super) fn record_from_row(row: &AnyRow) -> SyncResult<JobRecord> {
     })
 }
 
+/// New scheduling options for stored jobs; what is `None` stays as it is.
+///
+/// ```
+/// use std::time::Duration;
+/// use sync_core::queue::JobChanges;
+/// let changes = JobChanges::default().priority(1).eta(Duration::from_secs(60)).channel("slow");
+/// assert_eq!(changes.channel.as_deref(), Some("root.slow"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobChanges {
+    /// The new priority (lower runs first).
+    pub priority: Option<i32>,
+    /// The new earliest start.
+    pub eta: Option<Eta>,
+    /// The new channel (full name).
+    pub channel: Option<String>,
+}
+
+impl JobChanges {
+    /// Sets the new priority.
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Sets the new earliest start: an instant or a delay from now.
+    pub fn eta(mut self, eta: impl Into<Eta>) -> Self {
+        self.eta = Some(eta.into());
+        self
+    }
+
+    /// Sets the new channel (`slow` means `root.slow`).
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channel = Some(normalize_channel(channel));
+        self
+    }
+
+    /// What changes, as the history records it.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(priority) = self.priority {
+            parts.push(format!("priority {priority}"));
+        }
+        match self.eta {
+            Some(Eta::At(at)) => parts.push(format!("eta {}", at.to_rfc3339())),
+            Some(Eta::In(delay)) => parts.push(format!("eta in {delay:?}")),
+            None => {}
+        }
+        if let Some(channel) = &self.channel {
+            parts.push(format!("channel {channel}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The states whose jobs an operator may reschedule: not claimed, running or done.
+const RESCHEDULABLE_STATES_SQL: &str = "('wait_dependencies', 'pending', 'failed', 'cancelled')";
+
 /// Which manual action to apply.
 #[derive(Debug, Clone, Copy)]
 enum Action {
@@ -278,6 +338,78 @@ impl Queue {
         rows.into_iter().map(|(s, n)| Ok((s.parse()?, n))).collect()
     }
 
+    /// Changes the priority, ETA and channel of jobs that are not claimed, running or done
+    /// (wait_dependencies, pending, failed, cancelled); the others are left alone. Each
+    /// change is recorded in the job's history. Returns how many jobs changed.
+    pub async fn set_job_options(&self, ids: &[JobId], changes: &JobChanges) -> SyncResult<u64> {
+        if changes.priority.is_none() && changes.eta.is_none() && changes.channel.is_none() {
+            return Err(SyncError::Failed(
+                "changing jobs: nothing to change, give a priority, an eta or a channel".into(),
+            ));
+        }
+        let channel = changes.channel.as_deref().map(normalize_channel);
+        if let Some(channel) = &channel
+            && channel.split('.').any(str::is_empty)
+        {
+            return Err(SyncError::Failed(format!(
+                "changing jobs: channel `{channel}` has an empty name segment"
+            )));
+        }
+        let dialect = self.storage().dialect();
+        let now = dialect.now_micros_sql();
+        let mut sets = Vec::new();
+        if changes.priority.is_some() {
+            sets.push(format!("priority = ${}", sets.len() + 2));
+        }
+        let eta = changes.eta.map(|eta| match eta {
+            Eta::At(at) => (format!("eta = ${}", sets.len() + 2), at.timestamp_micros()),
+            Eta::In(delay) => (
+                format!("eta = {now} + ${}", sets.len() + 2),
+                i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 4),
+            ),
+        });
+        if let Some((set, _)) = &eta {
+            sets.push(set.clone());
+        }
+        if channel.is_some() {
+            sets.push(format!("channel = ${}", sets.len() + 2));
+        }
+        let sql = format!(
+            "UPDATE queue_jobs SET {} WHERE id = $1 AND state IN {RESCHEDULABLE_STATES_SQL} \
+             RETURNING state, attempt",
+            sets.join(", ")
+        );
+        let message = format!("options changed by an operator: {}", changes.describe());
+        let mut tx = self.storage().begin().await?;
+        let mut history = Vec::new();
+        for &id in ids {
+            let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(id.0);
+            if let Some(priority) = changes.priority {
+                query = query.bind(i64::from(priority));
+            }
+            if let Some((_, value)) = &eta {
+                query = query.bind(*value);
+            }
+            if let Some(channel) = &channel {
+                query = query.bind(channel.clone());
+            }
+            if let Some(row) = query.fetch_optional(&mut *tx).await? {
+                history.push(HistoryEntry {
+                    job_id: id,
+                    state: row.try_get::<String, _>("state")?.parse()?,
+                    attempt: row.try_get("attempt")?,
+                    worker_id: None,
+                    message: Some(message.clone()),
+                });
+            }
+        }
+        store::insert_history(&mut tx, dialect, &history).await?;
+        tx.commit().await?;
+        // An earlier eta or a freer channel may let a job run now.
+        self.wake();
+        Ok(history.len() as u64)
+    }
+
     /// Requeues jobs: back to `pending` (or `wait_dependencies` while a parent is not
     /// done) with their retries reset. A worker still running one is fenced out: its
     /// result will be ignored. Jobs waiting for dependencies are left alone. Returns how
@@ -286,7 +418,8 @@ impl Queue {
         self.act(ids, Action::Requeue).await
     }
 
-    /// Sets jobs done (their waiting children may start). Returns how many changed.
+    /// Sets jobs done (their waiting children may start). A failed job loses its current
+    /// error (its history keeps it). Returns how many changed.
     pub async fn set_done(&self, ids: &[JobId]) -> SyncResult<u64> {
         self.act(ids, Action::Done).await
     }
@@ -316,10 +449,12 @@ impl Queue {
                          date_done = NULL, date_cancelled = NULL, date_failed = NULL \
                      WHERE id = $1 AND state <> 'wait_dependencies' RETURNING state, attempt",
                 ),
+                // The error a failed job had is over: its history row keeps it.
                 Action::Done => format!(
                     "UPDATE queue_jobs SET state = 'done', date_done = {now}, \
                          result = COALESCE(result, 'set done manually'), attempt = attempt + 1, \
-                         worker_id = NULL, lease_expires_at = NULL \
+                         worker_id = NULL, lease_expires_at = NULL, exc_name = NULL, \
+                         exc_message = NULL, exc_info = NULL \
                      WHERE id = $1 AND state <> 'done' RETURNING state, attempt"
                 ),
                 Action::Cancel => format!(

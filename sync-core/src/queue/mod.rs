@@ -9,8 +9,11 @@
 //! - **States** ([`JobState`]): wait_dependencies, pending, enqueued, started, done, failed,
 //!   cancelled. **Graphs** ([`chain`], [`group`], [`Delayable::on_done`]): a child starts
 //!   when all its parents are done; a failed parent keeps it waiting.
-//! - **Identity keys** are enforced by a unique index over live jobs (also started ones),
-//!   so a duplicate delayed by a concurrent transaction finds the first job.
+//! - **Identity keys** merge a duplicate into the waiting job of its key (pending or
+//!   wait_dependencies), enforced by a unique index, so a duplicate delayed by a concurrent
+//!   transaction finds the first job. A claimed or running job is not merged into (it may
+//!   already have read what it works on): a started job gets at most one follow-up, the
+//!   job later duplicates merge into. A `#[job(identity_key = ..)]` sets a default key.
 //! - **Errors** map onto [`SyncError`](crate::SyncError): retryable (optional delay,
 //!   optionally not counted), [`RetryPattern`]s, nothing-to-do sets the job done, any other
 //!   error fails it with its error chain, and so does the last counted retry.
@@ -20,8 +23,8 @@
 //!   LOCKED`, LISTEN/NOTIFY), N concurrent jobs per process on SQLite; leases with
 //!   heartbeats, fencing attempt numbers, dead-worker rescue that counts the retry, per-job
 //!   timeouts, graceful stop.
-//! - **Management** ([`Queue::list_jobs`], [`Queue::requeue`], [`Queue::purge`], …) and the
-//!   `synckit jobs` CLI.
+//! - **Management** ([`Queue::list_jobs`], [`Queue::set_job_options`], [`Queue::requeue`],
+//!   [`Queue::purge`], …) and the `synckit jobs` CLI.
 //! - **Testing** ([`JobTrap`], [`Queue::run_synchronously`]).
 //!
 //! Declaring a job, delaying it in the caller's transaction, running a worker:
@@ -64,6 +67,7 @@
 
 mod browse;
 mod channels;
+mod drain;
 mod graph;
 mod handle;
 mod job;
@@ -71,7 +75,6 @@ mod manage;
 mod options;
 mod outcome;
 mod registry;
-mod reschedule;
 mod retry;
 mod states;
 mod stats;
@@ -81,16 +84,16 @@ mod worker;
 
 pub use browse::{JobPage, JobQuery, MAX_BROWSE_PAGE};
 pub use channels::{ChannelConfig, ChannelSpec, DEFAULT_RETENTION, ROOT, normalize_channel};
+pub use drain::DrainReport;
 pub use graph::{FlatGraph, Graph, chain, group};
 pub use handle::{DelayedGraph, Queue};
 pub use job::{
     BoxFuture, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, IntoJobOutput, JobContext, JobDefaults,
     JobFunction, JobId, JobInfo, JobOutput,
 };
-pub use manage::{HistoryRecord, JobFilter, JobRecord};
+pub use manage::{HistoryRecord, JobChanges, JobFilter, JobRecord};
 pub use options::{Delayable, Eta, IdentityKey, JobOptions};
 pub use registry::JobRegistry;
-pub use reschedule::Reschedule;
 pub use retry::{DEFAULT_RETRY_DELAY, RetryDelay, RetryPattern};
 pub use states::JobState;
 pub use stats::{ChannelStateCount, LiveWorker, OldestPending};

@@ -21,6 +21,39 @@ pub enum Eta {
     In(Duration),
 }
 
+impl std::str::FromStr for Eta {
+    type Err = SyncError;
+
+    /// Parses what an operator types: an RFC 3339 instant, a number of seconds from now,
+    /// or `now`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sync_core::queue::Eta;
+    /// assert_eq!("now".parse::<Eta>()?, Eta::In(Duration::ZERO));
+    /// assert_eq!("90".parse::<Eta>()?, Eta::In(Duration::from_secs(90)));
+    /// assert!(matches!("2030-01-01T00:00:00Z".parse::<Eta>()?, Eta::At(_)));
+    /// assert!("tomorrow".parse::<Eta>().is_err());
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let raw = raw.trim();
+        if raw == "now" {
+            return Ok(Eta::In(Duration::ZERO));
+        }
+        if let Ok(seconds) = raw.parse::<u64>() {
+            return Ok(Eta::In(Duration::from_secs(seconds)));
+        }
+        DateTime::parse_from_rfc3339(raw)
+            .map(|at| Eta::At(at.with_timezone(&Utc)))
+            .map_err(|e| {
+                SyncError::Failed(format!(
+                    "eta `{raw}`: expected an RFC 3339 instant, seconds from now or `now` ({e})"
+                ))
+            })
+    }
+}
+
 impl From<Duration> for Eta {
     fn from(delay: Duration) -> Self {
         Eta::In(delay)
@@ -75,6 +108,7 @@ impl From<String> for IdentityKey {
 /// # Ok::<(), sync_core::SyncError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a job is stored only once passed to `Queue::delay` (or a sibling)"]
 pub struct Delayable {
     pub(crate) name: String,
     pub(crate) args: String,
@@ -94,7 +128,8 @@ pub struct JobOptions {
     pub description: Option<String>,
     /// The full channel name.
     pub channel: String,
-    /// Deduplication among live jobs.
+    /// Deduplication: a job of the same key that waits (pending or wait_dependencies)
+    /// takes this one's place; a running one gets at most one follow-up.
     pub identity_key: Option<IdentityKey>,
     /// Delays between tries.
     pub retry_pattern: RetryPattern,
@@ -105,6 +140,7 @@ pub struct JobOptions {
 impl Delayable {
     /// A call of job function `J` with `args`, with `J`'s defaults.
     pub fn new<J: JobFunction>(args: &J::Args) -> SyncResult<Self> {
+        let identity_key = J::identity_key(args);
         let args = serde_json::to_string(args).map_err(|e| {
             SyncError::Failed(format!(
                 "job `{}`: cannot serialize arguments: {e}",
@@ -121,7 +157,7 @@ impl Delayable {
                 max_retries: defaults.max_retries,
                 description: defaults.description,
                 channel: normalize_channel(&defaults.channel),
-                identity_key: None,
+                identity_key,
                 retry_pattern: defaults.retry_pattern,
                 timeout: defaults.timeout,
             },

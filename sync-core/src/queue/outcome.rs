@@ -125,6 +125,48 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_database_connection_retries_without_using_a_try() {
+        let p = RetryPattern::new();
+        let restart = || {
+            Err(SyncError::from(crate::error::fake::database_error(
+                "57P01",
+                "terminating connection due to administrator command",
+            )))
+        };
+        // Even on the last try, and with a budget of one: the job did nothing wrong.
+        for (retry, max_retries) in [(0, 1), (4, 5)] {
+            match resolve(restart(), retry, max_retries, &p) {
+                Outcome::Retry {
+                    retry: after,
+                    delay_us,
+                    message,
+                } => {
+                    assert_eq!(after, retry, "the retry is not counted");
+                    assert!(delay_us > 0);
+                    assert!(message.contains("administrator command"), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let reset = Err(SyncError::from(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))));
+        assert!(matches!(
+            resolve(reset, 0, 1, &p),
+            Outcome::Retry { retry: 0, .. }
+        ));
+        // A constraint violation is the job's own fault: it fails.
+        let duplicate = Err(SyncError::from(crate::error::fake::database_error(
+            "23505",
+            "duplicate key value violates unique constraint",
+        )));
+        assert!(matches!(
+            resolve(duplicate, 0, 5, &p),
+            Outcome::Failed { retry: 1, .. }
+        ));
+    }
+
+    #[test]
     fn nothing_to_do_and_failures() {
         let p = RetryPattern::new();
         match resolve(

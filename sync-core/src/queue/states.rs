@@ -44,7 +44,7 @@ impl JobState {
         JobState::Cancelled,
     ];
 
-    /// The states in which a job is "live": its identity key blocks duplicates.
+    /// The states in which a job is "live": waiting for its turn or running.
     pub const LIVE: [JobState; 4] = [
         JobState::WaitDependencies,
         JobState::Pending,
@@ -70,7 +70,7 @@ impl JobState {
         matches!(self, JobState::Enqueued | JobState::Started)
     }
 
-    /// Whether the job is live (its identity key blocks duplicates).
+    /// Whether the job is live (waiting or running).
     pub fn is_live(self) -> bool {
         JobState::LIVE.contains(&self)
     }
@@ -98,8 +98,12 @@ impl FromStr for JobState {
     }
 }
 
-/// The SQL list `('a', 'b')` of the live states, for queries.
-pub(crate) const LIVE_STATES_SQL: &str = "('wait_dependencies', 'pending', 'enqueued', 'started')";
+/// The condition that a keyed job is waiting (has not started its current try): a
+/// duplicate merges into such a job, never into a claimed or running one, which may already
+/// have read what it works on. Written as the identity indexes' predicates, so that both
+/// databases use them.
+pub(crate) const KEYED_WAITING_SQL: &str =
+    "identity_key IS NOT NULL AND state IN ('wait_dependencies', 'pending')";
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::job::JobId;
 use super::options::{Delayable, Eta};
-use super::states::{JobState, LIVE_STATES_SQL};
+use super::states::{JobState, KEYED_WAITING_SQL};
 use crate::error::{SyncError, SyncResult};
 use crate::storage::{Dialect, Storage};
 
@@ -89,10 +89,15 @@ const INSERT_COLUMNS: &str = "name, description, args, state, priority, eta, max
 const INSERT_PARAMS: usize = 13;
 
 fn insert_values(dialect: Dialect, start: usize) -> String {
+    format!("({})", insert_exprs(dialect, start))
+}
+
+/// The expressions of one inserted row, its parameters numbered from `start`.
+fn insert_exprs(dialect: Dialect, start: usize) -> String {
     let now = dialect.now_micros_sql();
     let p = |i: usize| format!("${}", start + i);
     format!(
-        "({}, {}, {}, {}, {}, COALESCE({}, {now} + {}), {}, {}, {}, {}, {}, {}, {now})",
+        "{}, {}, {}, {}, {}, COALESCE({}, {now} + {}), {}, {}, {}, {}, {}, {}, {now}",
         p(0),
         p(1),
         p(2),
@@ -148,8 +153,12 @@ fn bind_job<'q>(
         .bind(graph_id.map(str::to_owned))
 }
 
-/// Inserts one job; with an identity key, returns the live duplicate instead when there is
-/// one. Returns the id and whether a new row was inserted.
+/// Inserts one job; with an identity key, returns the waiting job of that key instead when
+/// there is one. Returns the id and whether a new row was inserted.
+///
+/// A key merges into a waiting job only (pending or wait_dependencies): a claimed or running
+/// job may already have read what it works on, so a duplicate delayed meanwhile becomes one
+/// follow-up job, which later duplicates merge into.
 pub(crate) async fn insert_one(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -169,14 +178,23 @@ pub(crate) async fn insert_one(
             .try_get("id")?;
         return Ok((JobId(id), true));
     };
-    // The unique partial index makes a concurrent duplicate wait for the first transaction;
-    // once it commits, DO NOTHING and the SELECT below find its row. A duplicate that
-    // finishes between the two statements leaves nothing to find: insert again.
+    // One statement in the common case: insert unless a job of the key waits (fresh or
+    // retrying). The unique index over fresh waiting jobs makes a concurrent duplicate wait
+    // for the first transaction; once it commits, DO NOTHING and the SELECT below find its
+    // row. A waiting job claimed between the two statements leaves nothing to merge into:
+    // insert again (as its follow-up).
+    let key_param = 1 + 9; // identity_key is the tenth bound value of a row
     let insert = format!(
-        "INSERT INTO queue_jobs ({INSERT_COLUMNS}) VALUES {} \
-         ON CONFLICT (identity_key) WHERE identity_key IS NOT NULL AND state IN {LIVE_STATES_SQL} \
+        "INSERT INTO queue_jobs ({INSERT_COLUMNS}) SELECT {} \
+         WHERE NOT EXISTS (SELECT 1 FROM queue_jobs WHERE identity_key = ${key_param} \
+             AND {KEYED_WAITING_SQL}) \
+         ON CONFLICT (identity_key) WHERE {KEYED_WAITING_SQL} AND attempt = 0 \
          DO NOTHING RETURNING id",
-        insert_values(dialect, 1)
+        insert_exprs(dialect, 1)
+    );
+    let existing = format!(
+        "SELECT id FROM queue_jobs WHERE identity_key = $1 AND {KEYED_WAITING_SQL} \
+         ORDER BY attempt, id LIMIT 1"
     );
     for _ in 0..5 {
         let inserted = bind_job(
@@ -191,20 +209,26 @@ pub(crate) async fn insert_one(
         if let Some(row) = inserted {
             return Ok((JobId(row.try_get("id")?), true));
         }
-        let existing = sqlx::query(AssertSqlSafe(format!(
-            "SELECT id FROM queue_jobs WHERE identity_key = $1 AND state IN {LIVE_STATES_SQL}"
-        )))
-        .bind(key.clone())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = existing {
-            return Ok((JobId(row.try_get("id")?), false));
+        if let Some(id) = waiting_job_of_key(conn, &existing, &key).await? {
+            return Ok((id, false));
         }
     }
     Err(SyncError::retryable(
         format!("identity key `{key}` kept changing state while delaying a job"),
         None,
     ))
+}
+
+async fn waiting_job_of_key(
+    conn: &mut AnyConnection,
+    sql: &str,
+    key: &str,
+) -> SyncResult<Option<JobId>> {
+    let row = sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .bind(key.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| Ok(JobId(row.try_get("id")?))).transpose()
 }
 
 /// Inserts jobs without identity keys in multi-row statements.
@@ -253,6 +277,26 @@ pub(crate) async fn insert_dependency(
         .bind(parent.0)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Locks an existing job until the end of the transaction, so that it cannot change state
+/// meanwhile (SQLite has one writer at a time: the write transaction is the lock).
+pub(crate) async fn lock_job(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    id: JobId,
+) -> SyncResult<()> {
+    let lock = match dialect {
+        Dialect::Postgres => " FOR UPDATE",
+        Dialect::Sqlite => "",
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "SELECT id FROM queue_jobs WHERE id = $1{lock}"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -583,7 +627,13 @@ pub(crate) async fn heartbeat(
 
 /// Requeues the jobs whose lease expired (their worker died), counting the retry; a job
 /// that used its last try fails, so a job that kills its worker cannot loop forever.
-pub(crate) async fn rescue_expired(storage: &Storage) -> SyncResult<Vec<(JobId, JobState)>> {
+///
+/// The jobs of `rescuer` itself are never taken: a worker that is alive to rescue is alive
+/// to run them, and an expired lease of its own only means its heartbeat was held up.
+pub(crate) async fn rescue_expired(
+    storage: &Storage,
+    rescuer: &str,
+) -> SyncResult<Vec<(JobId, JobState)>> {
     let dialect = storage.dialect();
     let now = dialect.now_micros_sql();
     let mut tx = storage.begin().await?;
@@ -599,9 +649,13 @@ pub(crate) async fn rescue_expired(storage: &Storage) -> SyncResult<Vec<(JobId, 
              result = 'the worker running the job stopped (lease expired); requeued', \
              worker_id = NULL, lease_expires_at = NULL, eta = NULL \
          WHERE state IN ('enqueued', 'started') AND lease_expires_at < {now} \
+             AND (worker_id IS NULL OR worker_id <> $1) \
          RETURNING id, state, attempt"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(rescuer.to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
     let mut rescued = Vec::with_capacity(rows.len());
     let mut history = Vec::with_capacity(rows.len());
     for row in &rows {

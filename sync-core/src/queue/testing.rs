@@ -14,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -85,7 +85,7 @@ impl JobTrap {
         let mut inner = self.lock();
         let mut ids = Vec::with_capacity(flat.jobs.len());
         for (i, job) in flat.jobs.into_iter().enumerate() {
-            // A live duplicate by identity key is the recorded job itself.
+            // A duplicate by identity key is the recorded job itself (recorded jobs all wait).
             if let Some(key) = job.identity_key_value()
                 && let Some(dup) = inner
                     .jobs
@@ -180,8 +180,12 @@ impl JobTrap {
         self.lock().jobs.clear();
     }
 
-    /// Performs the recorded jobs in order (queue_job's `perform_enqueued_jobs`), including
-    /// jobs they delay, and forgets them. Stops at the first error.
+    /// Performs the recorded jobs (queue_job's `perform_enqueued_jobs`), including jobs
+    /// they delay, and forgets them. Stops at the first error.
+    ///
+    /// The order is a worker's: among the jobs whose parents are all performed, the lowest
+    /// priority first, then the first delayed. Ungrouped jobs thus run by priority and
+    /// each graph in topological order.
     pub async fn perform_all(
         &self,
         queue: &Queue,
@@ -190,20 +194,26 @@ impl JobTrap {
     ) -> SyncResult<usize> {
         let data = Arc::new(data);
         let mut performed = 0;
-        loop {
-            let next = {
-                let mut inner = self.lock();
-                if inner.jobs.is_empty() {
-                    None
-                } else {
-                    Some(inner.jobs.remove(0))
-                }
-            };
-            let Some(trapped) = next else { break };
+        while let Some(trapped) = self.take_next_ready() {
             perform_inline(queue, registry, &data, trapped.id, &trapped.job).await?;
             performed += 1;
         }
         Ok(performed)
+    }
+
+    /// Removes and returns the next job to perform: no parent of it is still recorded.
+    /// Parents are recorded before their children, so the earliest job is always ready.
+    fn take_next_ready(&self) -> Option<TrappedJob> {
+        let mut inner = self.lock();
+        let recorded: HashSet<JobId> = inner.jobs.iter().map(|t| t.id).collect();
+        let next = inner
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.parents.iter().all(|p| !recorded.contains(p)))
+            .min_by_key(|(_, t)| (t.job.options.priority, t.id))
+            .map(|(i, _)| i)?;
+        Some(inner.jobs.remove(next))
     }
 }
 

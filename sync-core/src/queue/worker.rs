@@ -19,6 +19,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::channels::ChannelConfig;
+use super::drain::{self, DrainReport};
 use super::handle::Queue;
 use super::job::{JobContext, JobId, JobInfo};
 use super::outcome::resolve;
@@ -258,6 +259,26 @@ struct Shared {
     counters: Counters,
     /// Whether some channel deletes its done jobs at once (`retention=0`).
     any_zero_retention: bool,
+    /// When the heartbeat last renewed this worker's leases: a worker whose renewals fail
+    /// stops claiming before the leases it holds run out (see [`Shared::may_claim`]).
+    last_renewal: std::sync::Mutex<Instant>,
+}
+
+impl Shared {
+    /// Whether the leases were renewed recently enough to take more work: once the last
+    /// renewal is older than two thirds of the lease, the jobs held may soon be rescued by
+    /// another worker, and new ones would be in the same danger.
+    fn may_claim(&self, lease: Duration) -> bool {
+        self.last_renewal
+            .lock()
+            .map_or(true, |at| at.elapsed() < lease * 2 / 3)
+    }
+
+    fn renewed(&self) {
+        if let Ok(mut at) = self.last_renewal.lock() {
+            *at = Instant::now();
+        }
+    }
 }
 
 impl Worker {
@@ -279,19 +300,51 @@ impl Worker {
     /// Runs until `shutdown` resolves, then stops taking jobs, lets running ones finish
     /// within the grace period and gives the rest back to the queue.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> SyncResult<WorkerStats> {
-        self.run(shutdown, false).await
+        self.run(shutdown, StopWhen::Shutdown).await
     }
 
-    /// Runs until no due job is left (and none runs), then stops. For tests and one-shot
-    /// drains; jobs whose eta lies in the future stay pending.
+    /// Runs until nothing is runnable now (no due job left, none running), then stops.
+    ///
+    /// Jobs whose eta lies in the future stay pending, and so do retries scheduled ahead
+    /// by the jobs it ran: to wait for those too, use [`Worker::run_until_drained`].
     pub async fn run_until_idle(self) -> SyncResult<WorkerStats> {
-        self.run(std::future::pending(), true).await
+        self.run(std::future::pending(), StopWhen::Idle).await
+    }
+
+    /// Runs until no pending job is due within `limit` from now (retries included), then
+    /// stops and reports what stayed pending.
+    ///
+    /// A job whose eta falls before the limit's end (the report's `deadline`) is waited
+    /// for; one scheduled later is left and counted in [`DrainReport::left_later`]. At the
+    /// deadline the drain stops even when due jobs could not run (a sequential channel
+    /// blocked by a failed job): [`DrainReport::is_drained`] then says no.
+    ///
+    /// ```no_run
+    /// # async fn demo(worker: sync_core::queue::Worker) -> sync_core::SyncResult<()> {
+    /// let report = worker.run_until_drained(std::time::Duration::from_secs(60)).await?;
+    /// if !report.is_drained() {
+    ///     eprintln!("{} jobs due by {} are still pending", report.left_due, report.deadline);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_until_drained(self, limit: Duration) -> SyncResult<DrainReport> {
+        let storage = self.queue.storage().clone();
+        let deadline_micros = storage
+            .now_micros()
+            .await?
+            .saturating_add(i64::try_from(limit.as_micros()).unwrap_or(i64::MAX / 4));
+        let stop = StopWhen::Drained {
+            deadline: Instant::now() + limit,
+            deadline_micros,
+        };
+        let stats = self.run(std::future::pending(), stop).await?;
+        drain::report(&storage, stats, deadline_micros).await
     }
 
     async fn run(
         self,
         shutdown: impl Future<Output = ()>,
-        stop_when_idle: bool,
+        stop: StopWhen,
     ) -> SyncResult<WorkerStats> {
         let Worker {
             queue,
@@ -323,9 +376,10 @@ impl Worker {
                 .channels
                 .iter()
                 .any(|c| c.retention == Some(Duration::ZERO)),
+            last_renewal: std::sync::Mutex::new(Instant::now()),
         });
         // Jobs of workers that died while this one was not running wait for no timer.
-        match store::rescue_expired(&storage).await {
+        match store::rescue_expired(&storage, &worker_id).await {
             Ok(rescued) => {
                 shared
                     .counters
@@ -341,7 +395,11 @@ impl Worker {
             worker_id.clone(),
             options.clone(),
         ));
-        background.spawn(rescue_loop(shared.clone(), options.rescue_interval));
+        background.spawn(rescue_loop(
+            shared.clone(),
+            worker_id.clone(),
+            options.rescue_interval,
+        ));
         if options.listen
             && storage.dialect() == Dialect::Postgres
             && let Some(url) = queue.url()
@@ -357,6 +415,8 @@ impl Worker {
         let mut exhausted = false;
         let mut claim_errors = 0u32;
         let mut failure: Option<SyncError> = None;
+        // Whether claims are paused because the leases were not renewed in time.
+        let mut paused = false;
         let wake = queue.waker();
         tokio::pin!(shutdown);
 
@@ -388,7 +448,22 @@ impl Worker {
             let quiet = buffer.is_empty()
                 && tasks.is_empty()
                 && shared.unstored.load(Ordering::Acquire) == 0;
-            if !exhausted && room > 0 && buffer.len() <= prefetch / 2 {
+            let may_claim = shared.may_claim(options.lease);
+            if may_claim == paused {
+                paused = !may_claim;
+                if paused {
+                    tracing::warn!(
+                        "worker {worker_id}: leases not renewed for two thirds of the lease; \
+                         no new claims until the heartbeat succeeds"
+                    );
+                } else {
+                    tracing::info!("worker {worker_id}: leases renewed; claiming again");
+                }
+            }
+            // Set when a drain found retries still to come: wait for them instead of
+            // claiming again at once.
+            let mut waiting = false;
+            if may_claim && !exhausted && room > 0 && buffer.len() <= prefetch / 2 {
                 let want = room.min(options.claim_batch);
                 let claimed = if constrained {
                     claim_constrained(&shared, &worker_id, options.lease, want).await
@@ -401,8 +476,12 @@ impl Worker {
                         exhausted = jobs.len() < want;
                         let got_none = jobs.is_empty();
                         buffer.extend(jobs);
-                        if stop_when_idle && got_none && quiet {
-                            break;
+                        if got_none && quiet {
+                            match stop.idle_means_done(&storage).await {
+                                Some(true) => break,
+                                Some(false) => waiting = true,
+                                None => {}
+                            }
                         }
                         if !got_none {
                             continue;
@@ -413,14 +492,14 @@ impl Worker {
                         tracing::warn!("claiming jobs failed (attempt {claim_errors}): {e}");
                         exhausted = true;
                         // A drain reports a persistent failure instead of spinning on it.
-                        if stop_when_idle && claim_errors >= 3 {
+                        if stop.stops_when_idle() && claim_errors >= 3 {
                             failure = Some(e);
                             break;
                         }
                     }
                 }
             }
-            if stop_when_idle && quiet && exhausted {
+            if stop.stops_when_idle() && quiet && exhausted && may_claim && !waiting {
                 // Everything ran and was stored: claim once more (children may have been
                 // released) before stopping.
                 exhausted = false;
@@ -467,6 +546,53 @@ impl Worker {
         match failure {
             Some(e) => Err(e),
             None => Ok(stats),
+        }
+    }
+}
+
+/// When [`Worker::run`] stops on its own.
+#[derive(Debug, Clone, Copy)]
+enum StopWhen {
+    /// Only when the shutdown future resolves.
+    Shutdown,
+    /// When nothing is runnable now.
+    Idle,
+    /// When no pending job is due by the deadline (or the deadline passed).
+    Drained {
+        deadline: Instant,
+        /// The same deadline on the database's clock, which etas are written with.
+        deadline_micros: i64,
+    },
+}
+
+impl StopWhen {
+    fn stops_when_idle(self) -> bool {
+        !matches!(self, StopWhen::Shutdown)
+    }
+
+    /// Whether a worker that found nothing to claim and nothing running is done: `None`
+    /// when it never stops on its own, `Some(false)` when a drain still waits for jobs due
+    /// before its deadline.
+    async fn idle_means_done(self, storage: &crate::storage::Storage) -> Option<bool> {
+        match self {
+            StopWhen::Shutdown => None,
+            StopWhen::Idle => Some(true),
+            StopWhen::Drained {
+                deadline,
+                deadline_micros,
+            } => {
+                if Instant::now() >= deadline {
+                    return Some(true);
+                }
+                match drain::pending_around(storage, deadline_micros).await {
+                    Ok(pending) => Some(pending.due == 0),
+                    Err(e) => {
+                        // The deadline still ends the drain if this keeps failing.
+                        tracing::warn!("counting the jobs left to drain failed: {e}");
+                        Some(false)
+                    }
+                }
+            }
         }
     }
 }
@@ -730,13 +856,36 @@ async fn heartbeat_loop(shared: Arc<Shared>, worker_id: String, options: WorkerO
         if weak.strong_count() == 0 {
             break;
         }
-        if let Err(e) = store::heartbeat(&storage, &worker_id, options.lease).await {
-            tracing::warn!("worker heartbeat failed: {e}");
+        // A failed renewal is retried at once with a growing pause, not at the next tick:
+        // the lease keeps running meanwhile.
+        let mut failures = 0u32;
+        loop {
+            match store::heartbeat(&storage, &worker_id, options.lease).await {
+                Ok(_) => {
+                    match weak.upgrade() {
+                        Some(shared) => shared.renewed(),
+                        None => return,
+                    }
+                    if failures > 0 {
+                        tracing::info!("worker heartbeat renewed after {failures} failure(s)");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!("worker heartbeat failed (try {failures}): {e}");
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    let pause = Duration::from_millis(50 * u64::from(failures.min(20)));
+                    tokio::time::sleep(pause.min(options.heartbeat)).await;
+                }
+            }
         }
     }
 }
 
-async fn rescue_loop(shared: Arc<Shared>, every: Duration) {
+async fn rescue_loop(shared: Arc<Shared>, worker_id: String, every: Duration) {
     let storage = shared.queue.storage().clone();
     let weak = Arc::downgrade(&shared);
     drop(shared);
@@ -746,7 +895,7 @@ async fn rescue_loop(shared: Arc<Shared>, every: Duration) {
     interval.tick().await;
     loop {
         interval.tick().await;
-        match store::rescue_expired(&storage).await {
+        match store::rescue_expired(&storage, &worker_id).await {
             Ok(rescued) if !rescued.is_empty() => {
                 tracing::warn!(
                     "requeued {} job(s) of a dead worker (lease expired): {:?}",

@@ -170,7 +170,8 @@ impl Bindings<'_> {
         row.as_ref().map(binding_from_row).transpose()
     }
 
-    /// Binds `external_id` to `local_id` and sets the sync date.
+    /// Binds `external_id` to `local_id` and sets the sync date. An empty (or blank)
+    /// external id is refused with an invalid-data error naming the model and the local id.
     ///
     /// Updates the local record's binding when it exists (e.g. one left by an export intent),
     /// else inserts one. Binding an external id already bound to another local record is a
@@ -356,6 +357,21 @@ async fn upsert(
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
+    // An empty external id would bind the local record to no remote one, and a second such
+    // bind would clash with the first on the unique external id.
+    if let Some(row) = rows
+        .iter()
+        .find(|row| row.external_id.as_str().trim().is_empty())
+    {
+        return Err(SyncError::invalid_data(
+            format!("{} local record {}", scope.model, row.local_id),
+            "external_id",
+            format!(
+                "an empty external id cannot be bound (backend {})",
+                scope.backend_id
+            ),
+        ));
+    }
     let now = to_micros(Utc::now());
     // An upsert on the local record's binding; a clash on the external id's unique index is
     // not caught by it and becomes a binding conflict.

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
+use super::connect_error;
+use crate::backend::SecretsAtRest;
 use crate::error::{SyncError, SyncResult};
 
 /// The SQL dialect behind a [`Storage`].
@@ -52,6 +54,13 @@ pub struct StorageOptions {
     pub busy_timeout: Duration,
     /// How long to wait for a free pooled connection.
     pub acquire_timeout: Duration,
+    /// How long the first connection, made when connecting, may take. A database that
+    /// cannot be opened (a corrupt file, a server that refuses) is reported at once with
+    /// its cause; one that does not answer, after this long.
+    pub connect_timeout: Duration,
+    /// How backend secrets are kept at rest: refused by default until a key
+    /// ([`SecretsAtRest::Encrypted`]) or plain text ([`SecretsAtRest::Plaintext`]) is chosen.
+    pub secrets_at_rest: SecretsAtRest,
 }
 
 impl Default for StorageOptions {
@@ -60,6 +69,8 @@ impl Default for StorageOptions {
             max_connections: 10,
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            secrets_at_rest: SecretsAtRest::default(),
         }
     }
 }
@@ -72,6 +83,8 @@ pub struct Storage {
     /// What makes this installation's advisory locks its own: PostgreSQL advisory locks are
     /// per database, and two installations may share one database in two schemas.
     lock_namespace: std::sync::Arc<str>,
+    /// How backend secrets are stored and read.
+    secrets_at_rest: std::sync::Arc<SecretsAtRest>,
 }
 
 impl Storage {
@@ -80,12 +93,52 @@ impl Storage {
     /// `sqlite://path/to/file.db` creates the file if needed and turns WAL mode on;
     /// `postgres://user@host/db` connects to an existing database.
     pub async fn open(url: &str) -> SyncResult<Self> {
-        let storage = Self::connect(url, StorageOptions::default()).await?;
+        Self::open_with(url, StorageOptions::default()).await
+    }
+
+    /// Opens the database at `url` with these options and applies the migrations.
+    pub async fn open_with(url: &str, options: StorageOptions) -> SyncResult<Self> {
+        let storage = Self::connect(url, options).await?;
         storage.migrate().await?;
         Ok(storage)
     }
 
+    /// This handle with another policy for backend secrets (same pool).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sync_core::SyncResult<()> {
+    /// use sync_core::backend::{SecretCipher, SecretsAtRest};
+    /// use sync_core::storage::Storage;
+    ///
+    /// // The key from `SYNCKIT_SECRET_KEY`; without it, secrets are refused.
+    /// let storage = Storage::open("sqlite://shop.db")
+    ///     .await?
+    ///     .with_secrets_at_rest(SecretsAtRest::from_cipher(SecretCipher::from_env()?));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_secrets_at_rest(&self, policy: SecretsAtRest) -> Self {
+        Storage {
+            secrets_at_rest: std::sync::Arc::new(policy),
+            ..self.clone()
+        }
+    }
+
+    /// How backend secrets are stored and read.
+    pub fn secrets_at_rest(&self) -> &SecretsAtRest {
+        &self.secrets_at_rest
+    }
+
     /// Connects without migrating.
+    ///
+    /// One connection is opened (and set up) at once: a database that cannot be opened is
+    /// an error naming the file, or the host and port, and the cause (`cannot open the
+    /// SQLite database shop.db: file is not a database`, `cannot connect to PostgreSQL at
+    /// 127.0.0.1:5432 (database test): connection refused`), never the URL's password.
+    /// The pool's other connections are opened when needed.
+    ///
+    /// # Errors
+    /// An unsupported or invalid URL, or a database that cannot be opened within
+    /// [`StorageOptions::connect_timeout`].
     pub async fn connect(url: &str, options: StorageOptions) -> SyncResult<Self> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
@@ -104,39 +157,47 @@ impl Storage {
             SyncError::Failed(format!("invalid database URL `{}`: {e}", redact_url(&url)))
         })?;
         let busy_ms = options.busy_timeout.as_millis();
+
+        // The first connection is made here, once: the pool would retry a failing one
+        // until its acquire timeout, logging each try, and then report only that it
+        // timed out.
+        let first = async {
+            let mut conn = AnyConnection::connect_with(&connect_options).await?;
+            set_up(&mut conn, dialect, busy_ms).await?;
+            let namespace = match dialect {
+                Dialect::Sqlite => String::new(),
+                Dialect::Postgres => {
+                    let (schema,): (String,) = sqlx::query_as("SELECT current_schema()::text")
+                        .fetch_one(&mut conn)
+                        .await?;
+                    schema
+                }
+            };
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(namespace)
+        };
+        let lock_namespace = match tokio::time::timeout(options.connect_timeout, first).await {
+            Ok(Ok(namespace)) => namespace,
+            Ok(Err(error)) => return Err(connect_error::connect_failed(dialect, &url, &error)),
+            Err(_) => {
+                return Err(connect_error::connect_timed_out(
+                    dialect,
+                    &url,
+                    options.connect_timeout,
+                ));
+            }
+        };
+
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // WAL lets readers run beside the writer; NORMAL sync is durable in
-                        // WAL mode across application crashes; foreign keys are off by
-                        // default in SQLite.
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
-                        );
-                        conn.execute(AssertSqlSafe(pragmas)).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_options)
-            .await?;
-        let lock_namespace = match dialect {
-            Dialect::Sqlite => String::new(),
-            Dialect::Postgres => {
-                let (schema,): (String,) = sqlx::query_as("SELECT current_schema()::text")
-                    .fetch_one(&pool)
-                    .await?;
-                schema
-            }
-        };
+            .after_connect(move |conn, _meta| Box::pin(set_up(conn, dialect, busy_ms)))
+            .connect_lazy_with(connect_options);
         Ok(Storage {
             pool,
             dialect,
             lock_namespace: lock_namespace.into(),
+            secrets_at_rest: std::sync::Arc::new(options.secrets_at_rest),
         })
     }
 
@@ -219,6 +280,20 @@ impl Storage {
         conn.ping().await?;
         Ok(())
     }
+}
+
+/// Sets up a new connection: on SQLite, WAL mode, foreign keys and the busy timeout.
+async fn set_up(conn: &mut AnyConnection, dialect: Dialect, busy_ms: u128) -> sqlx::Result<()> {
+    if dialect == Dialect::Sqlite {
+        // WAL lets readers run beside the writer; NORMAL sync is durable in WAL mode across
+        // application crashes; foreign keys are off by default in SQLite.
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+        );
+        conn.execute(AssertSqlSafe(pragmas)).await?;
+    }
+    Ok(())
 }
 
 /// A URL with its password replaced, for error messages.

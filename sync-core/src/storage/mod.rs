@@ -9,8 +9,10 @@
 mod bindings;
 mod checkpoints;
 mod connect;
+mod connect_error;
 mod import_cursor_list;
 mod import_cursors;
+mod lock_admin;
 mod locks;
 mod time;
 
@@ -18,6 +20,7 @@ pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_v
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};
 pub use import_cursor_list::ImportCursor;
-pub use import_cursors::{DueImport, ImportCursors};
-pub use locks::LockGuard;
+pub use import_cursors::{DueImport, ImportCursors, OpenWindow};
+pub use lock_admin::{LockInfo, LockRelease};
+pub use locks::{LOCK_LEASE, LockGuard};
 pub use time::{from_micros, to_micros};

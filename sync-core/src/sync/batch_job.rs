@@ -4,21 +4,33 @@
 //! The connector framework's batch importers take their `from_date` from a field the cron
 //! job writes *before* the run, so a run that fails half-way has already moved the date and
 //! the records it did not reach are never imported. Here the cursor moves after the run,
-//! only when every record went through, to the run's end minus the overlap.
+//! once its whole window settled, to the run's end minus the overlap; within the window the
+//! position of the last settled page is kept, so a run that stopped resumes from there.
+//!
+//! A record *settles* when it went through, or when it failed for good (bad data, a mapping
+//! error) and was left visible and retryable on its own: in the jobs mode its import job is
+//! there; in the direct mode a `synckit.import_record` job is delayed for it, whose
+//! description and, once a worker ran it, failure name the record and the field. One bad
+//! record therefore no longer pins the cursor. A record that failed for a passing reason (the
+//! network, a lock another worker holds) does not settle: the window stops before its page.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::batch_importer::{
-    BatchFields, BatchImportReport, ImportDirectly, ImportWindow, RecordDispatch, import_batch,
+    BatchFields, BatchImportReport, ImportDirectly, ImportWindow, PageSettlement, RecordDispatch,
+    import_window,
 };
 use super::jobs::DelayImport;
+use super::keyset::{KeysetPager, KeysetPosition};
 use crate::app::App;
 use crate::context::WorkContext;
-use crate::error::SyncResult;
-use crate::ids::BackendId;
+use crate::error::{SyncError, SyncResult};
+use crate::ids::{BackendId, ExternalId};
 use crate::queue::{BoxFuture, JobContext, JobDefaults, JobFunction, JobOutput, Queue};
+use crate::storage::OpenWindow;
 
 /// Usage of a model's [`BatchImportConfig`].
 pub const BATCH_IMPORT: &str = "batch.import";
@@ -122,7 +134,12 @@ impl JobFunction for ImportBatchJob {
 }
 
 /// Imports the records of the context's model changed since its cursor (everything when
-/// `full` or when no run completed yet), then moves the cursor if every record went through.
+/// `full` or when no run completed yet), then moves the cursor once the whole window settled.
+///
+/// A window a previous run left unsettled (it crashed, or met a passing failure) is finished
+/// first, from the position of its last settled page. Records that failed for good do not
+/// hold the cursor back: they are left as `synckit.import_record` jobs (see the module
+/// documentation). The report's `next_since` is where the cursor's start now is.
 pub async fn run_batch_import(
     ctx: &WorkContext,
     mode: ImportMode,
@@ -130,31 +147,103 @@ pub async fn run_batch_import(
 ) -> SyncResult<BatchImportReport> {
     let config = ctx.component::<BatchImportConfig>(BATCH_IMPORT)?;
     let cursors = ctx.storage().import_cursors();
-    let since = if full {
+    let open = if full {
         None
     } else {
-        cursors.since(ctx.backend().id, ctx.model()).await?
+        cursors.open_window(ctx.backend().id, ctx.model()).await?
+    };
+    let (window, resume) = match open {
+        Some(open) => (
+            ImportWindow {
+                since: open.since,
+                until: open.until,
+            },
+            open.position,
+        ),
+        None if full => (ImportWindow::since(None), None),
+        None => (
+            ImportWindow::since(cursors.since(ctx.backend().id, ctx.model()).await?),
+            None,
+        ),
     };
     let dispatch: Box<dyn RecordDispatch> = match mode {
         ImportMode::Jobs => Box::new(DelayImport::default()),
         ImportMode::Direct => Box::new(ImportDirectly),
     };
-    let report = import_batch(
-        ctx,
-        ImportWindow::since(since),
-        &config.fields,
+    let mut pager = KeysetPager::new(
+        config.fields.clone(),
+        window.since,
+        Some(window.until),
         config.page_size,
-        config.overlap,
-        &*dispatch,
-    )
-    .await?;
-    // A failed record keeps the cursor where it was: the next run finds it again.
-    if report.errors.is_empty() {
+    );
+    if let Some(position) = resume {
+        tracing::info!(model = ctx.model(), updated = %position.updated, id = %position.id, "resuming an unsettled import window");
+        pager = pager.resume_after(position);
+    }
+    let settlement = StoredProgress { window };
+    let (report, settled) =
+        import_window(ctx, window, pager, config.overlap, &*dispatch, &settlement).await?;
+    if settled {
         cursors
             .advance(ctx.backend().id, ctx.model(), report.next_since)
             .await?;
     }
     Ok(report)
+}
+
+/// The settlement of [`run_batch_import`]: failed-for-good records are left as import jobs,
+/// and the settled prefix of the window is stored.
+struct StoredProgress {
+    window: ImportWindow,
+}
+
+#[async_trait]
+impl PageSettlement for StoredProgress {
+    async fn settle(&self, ctx: &WorkContext, errors: &[(ExternalId, SyncError)]) -> bool {
+        let mut settled = true;
+        for (external_id, error) in errors {
+            if error.is_retryable() {
+                settled = false;
+            } else if external_id.as_str().is_empty() {
+                // A record without an id cannot be imported on its own; it is reported and
+                // logged, and must not pin the cursor.
+            } else if let Err(delaying) = leave_for_retry(ctx, external_id, error).await {
+                tracing::warn!(model = ctx.model(), %external_id, error = %delaying, "leaving a failed record as an import job failed");
+                settled = false;
+            }
+        }
+        settled
+    }
+
+    async fn settled_up_to(&self, ctx: &WorkContext, position: &KeysetPosition) -> SyncResult<()> {
+        let progress = OpenWindow {
+            since: self.window.since,
+            until: self.window.until,
+            position: Some(position.clone()),
+        };
+        ctx.storage()
+            .import_cursors()
+            .save_progress(ctx.backend().id, ctx.model(), &progress)
+            .await
+    }
+}
+
+/// Delays the `synckit.import_record` job of a record that failed for good, described with
+/// the failure (which names the record and the field), so that it can be looked at and
+/// retried on its own. A job already queued for it (same identity key) is kept.
+async fn leave_for_retry(
+    ctx: &WorkContext,
+    external_id: &ExternalId,
+    error: &SyncError,
+) -> SyncResult<()> {
+    let job = DelayImport::default()
+        .job_for(ctx, external_id)?
+        .description(format!(
+            "Import {} {external_id} again: a batch import could not ({error})",
+            ctx.model()
+        ));
+    ctx.queue().enqueue(job).await?;
+    Ok(())
 }
 
 /// Enqueues an [`ImportBatchJob`] for each scheduled import that is due (see

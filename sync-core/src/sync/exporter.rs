@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -21,9 +20,6 @@ use crate::ids::{ExternalId, LocalId};
 use crate::mapper::{MapOptions, Mapper};
 use crate::storage::SyncedState;
 use crate::values::{Values, from_values};
-
-/// How long an export holds its record lock at most (SQLite lease).
-const EXPORT_LOCK_LEASE: Duration = Duration::from_secs(300);
 
 /// What a record export did.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,8 +196,15 @@ async fn export_record_with<S: ExportSpec>(
     refresh: bool,
 ) -> SyncResult<ExportOutcome> {
     let lock_key = format!("export:{}:{}:{local_id}", ctx.backend().id, ctx.model());
-    let lock = ctx.storage().try_lock(&lock_key, EXPORT_LOCK_LEASE).await?;
-    let outcome = export_locked(spec, ctx, local_id, fields, refresh).await;
+    // A short lease renewed while the export runs: a killed worker's lock frees itself
+    // within a job lease, and the export stops if the lock is lost.
+    let lock = ctx
+        .storage()
+        .try_lock(&lock_key, crate::storage::LOCK_LEASE)
+        .await?;
+    let outcome = lock
+        .while_held(export_locked(spec, ctx, local_id, fields, refresh))
+        .await;
     lock.release().await?;
     outcome
 }
@@ -325,7 +328,11 @@ async fn export_locked<S: ExportSpec>(
             let (external_id, adopted) = match interrupted {
                 true => match spec.find_remote(ctx, &*adapter, &payload).await? {
                     Some(found) => {
-                        adapter.write(&found, &payload).await?;
+                        // A record the backend never updates (an invoice) is adopted as it
+                        // is: the interrupted create already sent this payload.
+                        if spec.updates_remote() {
+                            adapter.write(&found, &payload).await?;
+                        }
                         (found, true)
                     }
                     None => (adapter.create(&payload).await?, false),

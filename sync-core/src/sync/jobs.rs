@@ -173,7 +173,11 @@ pub struct DelayImport {
 
 impl DelayImport {
     /// The import job of one record.
-    fn job_for(&self, ctx: &WorkContext, external_id: &ExternalId) -> SyncResult<Delayable> {
+    pub(super) fn job_for(
+        &self,
+        ctx: &WorkContext,
+        external_id: &ExternalId,
+    ) -> SyncResult<Delayable> {
         let args = ImportRecordArgs {
             backend_id: ctx.backend().id,
             model: ctx.model().to_owned(),

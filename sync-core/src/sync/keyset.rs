@@ -15,6 +15,17 @@ use serde_json::Value;
 use super::batch_importer::BatchFields;
 use crate::adapter::{Condition, Page, PageRequest, SearchQuery};
 
+/// A place in a keyset-paged window: the `(updated, id)` of a record, as the backend gave
+/// them. Paging resumed after it ([`KeysetPager::resume_after`]) reads the records sorted
+/// after it and skips none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysetPosition {
+    /// The record's modification date, as text (empty for models without one).
+    pub updated: String,
+    /// The record's id.
+    pub id: Value,
+}
+
 /// Pages through the records whose `fields.updated` lies in `[since, until)`, one search at a
 /// time: ask [`KeysetPager::next_request`] for the search, fetch it, hand the page to
 /// [`KeysetPager::take_page`], which returns the records not seen yet.
@@ -50,6 +61,31 @@ impl KeysetPager {
             cursor: None,
             page_number: 1,
             done: false,
+        }
+    }
+
+    /// Resumes paging after `position` (e.g. the last record of the last page a stopped run
+    /// settled): the records sorted after it are read, those at or before it are not.
+    pub fn resume_after(mut self, position: KeysetPosition) -> Self {
+        self.cursor = Some((position.updated, position.id));
+        self.page_number = 1;
+        self
+    }
+
+    /// The fields that date and identify the records.
+    pub fn fields(&self) -> &BatchFields {
+        &self.fields
+    }
+
+    /// The keyset position of `record` (a record of a page this pager read).
+    pub fn position_of(&self, record: &Value) -> KeysetPosition {
+        KeysetPosition {
+            updated: self
+                .fields
+                .updated
+                .as_ref()
+                .map_or_else(String::new, |field| text(record.get(field))),
+            id: record.get(&self.fields.id).cloned().unwrap_or(Value::Null),
         }
     }
 
@@ -206,6 +242,34 @@ mod tests {
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen, (1..=35).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn paging_resumed_after_a_position_reads_the_records_after_it_only() {
+        let remote = MemoryBackend::new();
+        for i in 0..25 {
+            put(&remote, None, &format!("c{i}@example.com"));
+        }
+        let adapter = remote.adapter("customer");
+        let mut first = KeysetPager::new(BatchFields::default(), None, None, 10);
+        let (query, request) = first.next_request().unwrap();
+        let page = first.take_page(adapter.search_read(&query, request).await.unwrap());
+        let position = first.position_of(page.last().unwrap());
+        assert_eq!(position.id, json!(10));
+
+        let mut resumed =
+            KeysetPager::new(BatchFields::default(), None, None, 10).resume_after(position);
+        let mut seen = Vec::new();
+        while let Some((query, request)) = resumed.next_request() {
+            let page = adapter.search_read(&query, request).await.unwrap();
+            seen.extend(
+                resumed
+                    .take_page(page)
+                    .iter()
+                    .filter_map(|r| r["id"].as_u64()),
+            );
+        }
+        assert_eq!(seen, (11..=25).collect::<Vec<_>>());
     }
 
     #[tokio::test]

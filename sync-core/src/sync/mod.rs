@@ -48,7 +48,7 @@ pub use jobs::{
     DelayImport, DeleteRecordArgs, DeleteRecordJob, ExportListener, ExportRecordArgs,
     ExportRecordJob, ImportRecordArgs, ImportRecordJob, register_sync_jobs,
 };
-pub use keyset::KeysetPager;
+pub use keyset::{KeysetPager, KeysetPosition};
 pub use page_importer::import_page_data;
 pub use two_way::{
     ConflictPolicy, ConflictPolicyOverride, FieldConflict, Merge, OPEN_CONFLICTS, Side,

@@ -51,6 +51,30 @@ impl TestDatabase {
         self.storage.dialect()
     }
 
+    /// Terminates every PostgreSQL connection of this database (its pool's, and those of
+    /// anything else opened on [`TestDatabase::url`]), as a server restart would: their
+    /// next use fails with `terminating connection due to administrator command`
+    /// (SQLSTATE 57P01). Only this test's connections are touched, never other tests'.
+    /// Returns how many were terminated; on SQLite, which has no server, 0.
+    ///
+    /// # Errors
+    /// When the administrative connection cannot be opened.
+    pub async fn terminate_connections(&self) -> SyncResult<u64> {
+        let Some((base_url, schema)) = &self.schema else {
+            return Ok(0);
+        };
+        let admin = Storage::connect(base_url, small_pool()).await?;
+        let terminated = sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(schema.as_str())
+        .fetch_all(admin.pool())
+        .await;
+        admin.close().await;
+        Ok(terminated?.len() as u64)
+    }
+
     /// Closes the pool and drops the PostgreSQL schema (the SQLite file goes with `self`).
     pub async fn cleanup(self) {
         self.storage.close().await;
@@ -87,13 +111,21 @@ fn unique_suffix() -> String {
     )
 }
 
+/// A test database's migrated storage. Its backend secrets are stored in plain JSON (a
+/// throw-away database); a test of encryption sets its own policy with
+/// [`Storage::with_secrets_at_rest`].
+async fn test_storage(url: &str) -> SyncResult<Storage> {
+    let storage = Storage::open(url).await?;
+    Ok(storage.with_secrets_at_rest(crate::backend::SecretsAtRest::Plaintext))
+}
+
 /// A fresh, migrated SQLite database in a temporary file.
 pub async fn sqlite() -> SyncResult<TestDatabase> {
     let dir = std::env::temp_dir().join(format!("synckit_test_{}", unique_suffix()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| SyncError::Failed(format!("cannot create a temporary directory: {e}")))?;
     let url = format!("sqlite://{}", dir.join("test.db").display());
-    let storage = Storage::open(&url).await?;
+    let storage = test_storage(&url).await?;
     Ok(TestDatabase {
         storage,
         url,
@@ -130,8 +162,12 @@ pub async fn postgres() -> SyncResult<Option<TestDatabase>> {
         .await?;
     admin.close().await;
     let separator = if base_url.contains('?') { '&' } else { '?' };
-    let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
-    let storage = Storage::open(&url).await?;
+    // The application name tells this database's connections apart from every other
+    // test's, so that a test can terminate exactly its own (see
+    // `TestDatabase::terminate_connections`).
+    let url =
+        format!("{base_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}");
+    let storage = test_storage(&url).await?;
     Ok(Some(TestDatabase {
         storage,
         url,

@@ -187,10 +187,9 @@ type = "export"
 [[jobs.customer_export.steps]]
 name = "export"
 reader = "entity_by_id"
-processor = "pass_through"
-writer = "two_way_writer"
+processor = "two_way_export"
+writer = "flow_outcomes"
 batch_size = 1
-parameters = { fields = ["name", "city", "phone"] }
 
 [jobs.customer_scan]
 type = "import"
@@ -230,6 +229,8 @@ pub struct Shop {
     pub remote: sync_core::testing::MemoryBackend,
     pub customers: Arc<DocumentRepository>,
     pub queue: sync_core::queue::Queue,
+    /// The faults of the remote customers.
+    pub faults: RemoteFaults,
 }
 
 /// Builds the shop on a storage; `gate` decides whether connector `group` may run.
@@ -251,13 +252,25 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
         "local.repository",
         customers.clone(),
     );
-    for model in ["customer", "order"] {
-        registry.register::<dyn BackendAdapter>(
-            ApplyOn::kind("shop").model(model),
-            "backend.adapter",
-            Arc::new(remote.adapter(model)),
-        );
-    }
+    let faults = RemoteFaults::default();
+    registry.register::<dyn BackendAdapter>(
+        ApplyOn::kind("shop").model("customer"),
+        "backend.adapter",
+        Arc::new(FaultyAdapter {
+            inner: remote.adapter("customer"),
+            faults: faults.clone(),
+        }),
+    );
+    registry.register::<dyn BackendAdapter>(
+        ApplyOn::kind("shop").model("order"),
+        "backend.adapter",
+        Arc::new(remote.adapter("order")),
+    );
+    sync_core::batch::register_record_flows(
+        &mut registry,
+        ApplyOn::kind("shop").model("customer"),
+        Arc::new(ShopCustomers),
+    );
     registry.register::<dyn ItemProcessor>(ApplyOn::kind("shop"), "test.rules", Arc::new(Rules));
     registry.register::<dyn ItemWriter>(
         ApplyOn::kind("shop"),
@@ -312,12 +325,14 @@ pub async fn shop(storage: &sync_core::storage::Storage) -> Shop {
         .await
         .unwrap();
     let queue = app.queue().clone();
+    let _ = faults.local.set((app.clone(), customers.clone()));
     Shop {
         app,
         backend,
         remote,
         customers,
         queue,
+        faults,
     }
 }
 
@@ -331,5 +346,271 @@ impl ItemProcessor for Stopper {
         let executions = step.storage().batch_executions();
         executions.request_stop(step.job_execution_id()).await?;
         Ok(Some(item))
+    }
+}
+
+/// The shop's customer fields, the same on both sides (a missing one is `null`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CustomerFields {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+const CUSTOMER_FIELDS: &[&str] = &["name", "city", "phone"];
+
+impl CustomerFields {
+    /// The fields whose mapping runs for `options` (all on a create).
+    fn mapped(&self, options: &sync_core::mapper::MapOptions) -> Values {
+        let all = [
+            ("name", &self.name),
+            ("city", &self.city),
+            ("phone", &self.phone),
+        ];
+        all.into_iter()
+            .filter(|(field, _)| options.runs_for(&[field]))
+            .map(|(field, value)| (field.to_owned(), Value::from(value.clone())))
+            .collect()
+    }
+}
+
+/// Copies the three fields (import and export alike).
+pub struct CopyFields;
+
+#[async_trait]
+impl sync_core::mapper::Mapper for CopyFields {
+    type Source = CustomerFields;
+    type Target = CustomerFields;
+
+    async fn map(
+        &self,
+        source: &CustomerFields,
+        options: &sync_core::mapper::MapOptions,
+        _: &sync_core::WorkContext,
+    ) -> SyncResult<sync_core::mapper::MapOutput<CustomerFields>> {
+        Ok(match options.changed_fields {
+            None => sync_core::mapper::MapOutput::Full(source.clone()),
+            Some(_) => sync_core::mapper::MapOutput::Partial(source.mapped(options)),
+        })
+    }
+
+    fn changed_by_fields(&self) -> &'static [&'static str] {
+        CUSTOMER_FIELDS
+    }
+}
+
+/// The two-way customer sync of the shop through the record flows: found again by name
+/// after an interrupted create; conflicts field by field (the integration's priority
+/// overrides).
+pub struct ShopCustomers;
+
+#[async_trait]
+impl sync_core::sync::ImportSpec for ShopCustomers {
+    type Remote = CustomerFields;
+    type Mapper = CopyFields;
+    type Target = CustomerFields;
+
+    fn mapper(&self) -> &CopyFields {
+        &CopyFields
+    }
+
+    fn two_way(&self, _: &sync_core::WorkContext) -> Option<sync_core::sync::ConflictPolicy> {
+        Some(sync_core::sync::ConflictPolicy::FieldMerge)
+    }
+}
+
+#[async_trait]
+impl sync_core::sync::ExportSpec for ShopCustomers {
+    type Local = CustomerFields;
+    type Mapper = CopyFields;
+    type Target = CustomerFields;
+
+    fn mapper(&self) -> &CopyFields {
+        &CopyFields
+    }
+
+    async fn find_remote(
+        &self,
+        _: &sync_core::WorkContext,
+        adapter: &dyn sync_core::adapter::BackendAdapter,
+        payload: &Values,
+    ) -> SyncResult<Option<sync_core::ExternalId>> {
+        use sync_core::adapter::{Condition, PageRequest, SearchQuery};
+        let name = payload.get("name").cloned().unwrap_or(Value::Null);
+        let query = SearchQuery::new().filter("name", Condition::Eq, name);
+        let page = adapter.search(&query, PageRequest::first(2)).await?;
+        Ok(page.items.into_iter().next())
+    }
+}
+
+/// What the remote customer adapter does wrong, keyed by the customer's name.
+#[derive(Clone, Default)]
+pub struct RemoteFaults {
+    inner: Arc<std::sync::Mutex<FaultPlan>>,
+    /// The app and local customers, for a local write made while the remote side is called.
+    local: Arc<std::sync::OnceLock<(sync_core::App, Arc<DocumentRepository>)>>,
+}
+
+#[derive(Default)]
+struct FaultPlan {
+    /// Creates and writes of these customers are refused (invalid data).
+    refused: std::collections::BTreeSet<String>,
+    /// The next creates or writes of these customers answer 429 with `Retry-After: 1`.
+    rate_limited: std::collections::BTreeMap<String, u32>,
+    /// The next creates of these customers are carried out, then their answer is lost.
+    lost_answers: std::collections::BTreeMap<String, u32>,
+    /// When this customer is first written or created remotely, these values are written to
+    /// the local record (a back-office change arriving while its export runs).
+    local_write_during_export: Option<(String, sync_core::LocalId, Values)>,
+    reads: u64,
+}
+
+impl RemoteFaults {
+    fn plan(&self) -> std::sync::MutexGuard<'_, FaultPlan> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses every create and write of customer `name` (or stops refusing it).
+    pub fn refuse(&self, name: &str, refused: bool) {
+        let mut plan = self.plan();
+        if refused {
+            plan.refused.insert(name.to_owned());
+        } else {
+            plan.refused.remove(name);
+        }
+    }
+
+    /// Answers the next `times` creates or writes of customer `name` with a 429.
+    pub fn rate_limit(&self, name: &str, times: u32) {
+        self.plan().rate_limited.insert(name.to_owned(), times);
+    }
+
+    /// Carries the next `times` creates of customer `name` out, then loses their answer (the
+    /// caller cannot tell whether the customer was created).
+    pub fn lose_answer(&self, name: &str, times: u32) {
+        self.plan().lost_answers.insert(name.to_owned(), times);
+    }
+
+    fn answer_lost(&self, name: &str) -> bool {
+        match self.plan().lost_answers.get_mut(name) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes `values` to local customer `id` when customer `name` is sent to the remote side.
+    pub fn write_locally_during_export(&self, name: &str, id: sync_core::LocalId, values: Values) {
+        self.plan().local_write_during_export = Some((name.to_owned(), id, values));
+    }
+
+    /// How many remote customers were read by id.
+    pub fn reads(&self) -> u64 {
+        self.plan().reads
+    }
+
+    async fn before_sending(&self, name: &str) -> SyncResult<()> {
+        let write = {
+            let mut plan = self.plan();
+            if plan.refused.contains(name) {
+                return Err(SyncError::invalid_data(
+                    format!("remote customer {name}"),
+                    "name",
+                    "refused by the remote side",
+                ));
+            }
+            if let Some(left) = plan.rate_limited.get_mut(name)
+                && *left > 0
+            {
+                *left -= 1;
+                return Err(SyncError::Network {
+                    message: "429 Too Many Requests".into(),
+                    after: Some(std::time::Duration::from_secs(1)),
+                });
+            }
+            match &plan.local_write_during_export {
+                Some((who, _, _)) if who == name => plan.local_write_during_export.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, id, values)) = write
+            && let Some((app, customers)) = self.local.get()
+        {
+            let mut tx = app.storage().begin().await?;
+            app.session(&mut tx, sync_core::Origin::Local)
+                .write(customers.as_ref(), id, &values)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The memory backend's customer adapter with [`RemoteFaults`].
+pub struct FaultyAdapter {
+    inner: sync_core::testing::MemoryAdapter,
+    faults: RemoteFaults,
+}
+
+fn name_of(values: &Values) -> String {
+    values
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[async_trait]
+impl sync_core::adapter::BackendAdapter for FaultyAdapter {
+    async fn search(
+        &self,
+        query: &sync_core::adapter::SearchQuery,
+        page: sync_core::adapter::PageRequest,
+    ) -> SyncResult<sync_core::adapter::Page<sync_core::ExternalId>> {
+        self.inner.search(query, page).await
+    }
+
+    async fn read(&self, id: &sync_core::ExternalId) -> SyncResult<Value> {
+        self.faults.plan().reads += 1;
+        self.inner.read(id).await
+    }
+
+    async fn search_read(
+        &self,
+        query: &sync_core::adapter::SearchQuery,
+        page: sync_core::adapter::PageRequest,
+    ) -> SyncResult<sync_core::adapter::Page<Value>> {
+        self.inner.search_read(query, page).await
+    }
+
+    async fn create(&self, data: &Values) -> SyncResult<sync_core::ExternalId> {
+        let name = name_of(data);
+        self.faults.before_sending(&name).await?;
+        let created = self.inner.create(data).await?;
+        if self.faults.answer_lost(&name) {
+            return Err(SyncError::Network {
+                message: "connection closed before the answer".into(),
+                after: None,
+            });
+        }
+        Ok(created)
+    }
+
+    async fn write(&self, id: &sync_core::ExternalId, data: &Values) -> SyncResult<()> {
+        let current = match self.inner.read(id).await? {
+            Value::Object(record) => record,
+            _ => Values::new(),
+        };
+        self.faults.before_sending(&name_of(&current)).await?;
+        self.inner.write(id, data).await
+    }
+
+    async fn delete(&self, id: &sync_core::ExternalId) -> SyncResult<()> {
+        self.inner.delete(id).await
     }
 }

@@ -12,7 +12,7 @@ use crate::internals::parse::{
 };
 
 const CONTAINER_KEYS: &str = "`source`, `parent`, `id`, `finalize`, `method(...)`";
-const FIELD_KEYS: &str = "`from`, `method`, `items`, `skip`, `async`, `only_create`, `changed_by(...)`, `always`, `default`, `empty_to_none`, `convert`, `parse`, `external_to_local`, `local_to_external`";
+const FIELD_KEYS: &str = "`from`, `method`, `items`, `skip`, `async`, `only_create`, `changed_by(...)`, `always`, `default`, `empty_to_none`, `convert`, `parse`, `to_bool`, `external_to_local`, `local_to_external`";
 const METHOD_KEYS: &str =
     "`with`, `fills(...)`, `async`, `only_create`, `changed_by(...)`, `always`";
 
@@ -236,6 +236,9 @@ fn field_key(cx: &Ctxt, f: &mut Field, meta: ParseNestedMeta) -> syn::Result<()>
     } else if path.is_ident("parse") {
         f.modifiers
             .push(Modifier::Parse(expect_flag(&meta, "parse")?));
+    } else if path.is_ident("to_bool") {
+        f.modifiers
+            .push(Modifier::ToBool(expect_flag(&meta, "to_bool")?));
     } else if path.is_ident("external_to_local") {
         let binding = binding_type(&meta, "external_to_local")?;
         f.modifiers.push(Modifier::ExternalToLocal(binding, span));

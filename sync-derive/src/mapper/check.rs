@@ -126,6 +126,15 @@ fn check_field(cx: &Ctxt, f: &super::model::Field) {
             continue;
         }
         let slot = match modifier {
+            Modifier::ToBool(_) => {
+                if !is_bool_or_option_bool(f.ty) {
+                    cx.error_at(
+                        modifier.span(),
+                        "`to_bool` yields a `bool`: the field must be a `bool` or an `Option<bool>`",
+                    );
+                }
+                &mut conversion
+            }
             Modifier::Convert(_) | Modifier::Parse(_) => &mut conversion,
             Modifier::ExternalToLocal(..) | Modifier::LocalToExternal(..) => &mut id,
             Modifier::EmptyToNone(_) => {
@@ -195,5 +204,29 @@ fn generic_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     match args.args.first() {
         Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
         _ => None,
+    }
+}
+
+/// Whether `ty` is written `bool` or `Option<bool>` (the targets of `to_bool`).
+fn is_bool_or_option_bool(ty: &syn::Type) -> bool {
+    let is_bool = |ty: &syn::Type| matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("bool"));
+    if is_bool(ty) {
+        return true;
+    }
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident != "Option" {
+        return false;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => matches!(
+            args.args.first(),
+            Some(syn::GenericArgument::Type(inner)) if is_bool(inner)
+        ),
+        _ => false,
     }
 }

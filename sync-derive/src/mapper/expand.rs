@@ -337,6 +337,7 @@ fn direct_value(f: &Field, path: &SourcePath, name: &str) -> TokenStream {
                 Modifier::EmptyToNone(_) => quote_spanned!(ms=> __sk::empty_to_none(#x)),
                 Modifier::Convert(_) => quote_spanned!(ms=> __sk::convert(#x, &__label, #name)?),
                 Modifier::Parse(_) => quote_spanned!(ms=> __sk::parse(#x, &__label, #name)?),
+                Modifier::ToBool(_) => quote_spanned!(ms=> __sk::to_bool(&#x, &__label, #name)?),
                 Modifier::ExternalToLocal(binding, _) => quote_spanned! {ms=>
                     __sk::external_to_local::<#binding>(&mut __conn, __ctx, #x, &__label, #name).await?
                 },

@@ -100,6 +100,8 @@ pub enum Modifier {
     Convert(Span),
     /// `parse`: `FromStr`.
     Parse(Span),
+    /// `to_bool`: a flag from a bool, 1/0 or their usual spellings in text.
+    ToBool(Span),
     /// `external_to_local = Binding`.
     ExternalToLocal(Type, Span),
     /// `local_to_external = Binding`.
@@ -110,7 +112,10 @@ impl Modifier {
     /// Where it was written.
     pub fn span(&self) -> Span {
         match self {
-            Modifier::EmptyToNone(s) | Modifier::Convert(s) | Modifier::Parse(s) => *s,
+            Modifier::EmptyToNone(s)
+            | Modifier::Convert(s)
+            | Modifier::Parse(s)
+            | Modifier::ToBool(s) => *s,
             Modifier::ExternalToLocal(_, s) | Modifier::LocalToExternal(_, s) => *s,
         }
     }
@@ -121,6 +126,7 @@ impl Modifier {
             Modifier::EmptyToNone(_) => "empty_to_none",
             Modifier::Convert(_) => "convert",
             Modifier::Parse(_) => "parse",
+            Modifier::ToBool(_) => "to_bool",
             Modifier::ExternalToLocal(..) => "external_to_local",
             Modifier::LocalToExternal(..) => "local_to_external",
         }
