@@ -71,18 +71,16 @@ async fn failed_jobs(queue: &Queue, tags: &[&str]) -> Vec<JobId> {
 /// A console on a free loopback port; returns its base URL and the queue.
 async fn console(db: &TestDatabase, tokens: Tokens) -> (String, Queue) {
     let queue = Queue::with_url(db.storage.clone(), &db.url);
+    let app = synckit::App::with_queue(synckit::registry::ComponentRegistry::new(), queue.clone())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = ConsoleConfig {
         tokens,
         insecure_local: false,
     };
-    tokio::spawn(serve(
-        listener,
-        queue.clone(),
-        config,
-        std::future::pending(),
-    ));
+    tokio::spawn(serve(listener, app, config, std::future::pending()));
     (base, queue)
 }
 

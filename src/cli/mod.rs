@@ -104,7 +104,7 @@ pub enum Command {
 }
 
 /// What a program adds to the command line before a command that needs its connectors
-/// runs (`worker`, `imports`, `integrations`): components, job functions, and anything it prepares on
+/// runs (`worker`, `imports`, `integrations`, `serve`): components, job functions, and anything it prepares on
 /// the database (e.g. its own tables).
 #[non_exhaustive]
 pub struct Setup<'a> {
@@ -169,7 +169,7 @@ where
 }
 
 /// Runs a parsed command and returns what to print. `setup` runs only for the commands
-/// that need an app (`worker`, `imports`, `integrations`).
+/// that need an app (`worker`, `imports`, `integrations`, `serve`).
 ///
 /// # Errors
 /// The command's errors, and those of `setup`.
@@ -204,7 +204,10 @@ where
             Err(error) => Err(error),
         },
         #[cfg(feature = "console")]
-        Command::Serve(args) => serve::run(&queue, args).await,
+        Command::Serve(args) => match app(&queue, setup).await {
+            Ok((app, _)) => serve::run(&app, args).await,
+            Err(error) => Err(error),
+        },
     };
     queue.storage().close().await;
     output

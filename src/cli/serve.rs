@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 use clap::Args;
-use sync_core::queue::{Queue, shutdown_signal};
-use sync_core::{SyncError, SyncResult};
+use sync_core::queue::shutdown_signal;
+use sync_core::{App, SyncError, SyncResult};
 
 use crate::console::{ConsoleConfig, Tokens, check_config, serve};
 
@@ -22,12 +22,13 @@ pub struct ServeArgs {
     pub insecure_local: bool,
 }
 
-/// Serves the console until a shutdown signal.
+/// Serves the console of `app` (the program's connectors settle conflict checkpoints) until
+/// a shutdown signal.
 ///
 /// # Errors
 /// No token without `--insecure-local` (or that flag on a non-loopback address), an
 /// address already in use, the server failing.
-pub async fn run(queue: &Queue, args: ServeArgs) -> SyncResult<String> {
+pub async fn run(app: &App, args: ServeArgs) -> SyncResult<String> {
     let config = ConsoleConfig {
         tokens: Tokens::from_env(),
         insecure_local: args.insecure_local,
@@ -39,6 +40,6 @@ pub async fn run(queue: &Queue, args: ServeArgs) -> SyncResult<String> {
         .map_err(|e| SyncError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr().unwrap_or(args.listen);
     eprintln!("console on http://{addr}/");
-    serve(listener, queue.clone(), config, shutdown_signal()).await?;
+    serve(listener, app.clone(), config, shutdown_signal()).await?;
     Ok(String::from("console stopped"))
 }

@@ -94,9 +94,10 @@ impl JobActionRequest {
                 match self.eta.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
                     // Absent: due now (the queue's `now`).
                     None => changes.eta(Eta::In(Duration::ZERO)),
-                    Some(text) => changes.eta(text.parse::<Eta>().map_err(|e| {
-                        ConsoleError::bad_request(format!("field `eta`: {e}"))
-                    })?),
+                    Some(text) => changes.eta(
+                        text.parse::<Eta>()
+                            .map_err(|e| ConsoleError::bad_request(format!("field `eta`: {e}")))?,
+                    ),
                 },
             ),
             JobActionKind::SetChannel => Some(

@@ -8,11 +8,11 @@
 //! script: nothing to install beyond cargo.
 //!
 //! One file per concern: [`auth`] (tokens, roles, sessions, the action check),
-//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`api`] (the JSON API
+//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`checkpoints_view`], [`api`] (the JSON API
 //! and its OpenAPI document), [`metrics`] (Prometheus) and [`pages`].
 //!
 //! ```no_run
-//! # async fn demo(queue: synckit::queue::Queue) -> synckit::SyncResult<()> {
+//! # async fn demo(app: synckit::App) -> synckit::SyncResult<()> {
 //! use synckit::console::{ConsoleConfig, Tokens, serve};
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080")
@@ -22,7 +22,7 @@
 //!     tokens: Tokens::from_env(),
 //!     insecure_local: false,
 //! };
-//! serve(listener, queue, config, std::future::pending()).await
+//! serve(listener, app, config, std::future::pending()).await
 //! # }
 //! ```
 
@@ -31,6 +31,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod backends_view;
+pub mod checkpoints_view;
 pub mod error;
 pub mod headers;
 pub mod jobs_view;
@@ -45,7 +46,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use sync_core::queue::Queue;
-use sync_core::{SyncError, SyncResult};
+use sync_core::{App, SyncError, SyncResult};
 use tokio::net::TcpListener;
 
 pub use auth::{Principal, Role, Tokens};
@@ -63,6 +64,8 @@ pub struct ConsoleConfig {
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct ConsoleState {
+    /// The app: its components settle conflict checkpoints through the record flows.
+    pub app: App,
     /// The queue (and through it the storage).
     pub queue: Queue,
     /// The tokens.
@@ -100,10 +103,12 @@ pub fn check_config(config: &ConsoleConfig, addr: SocketAddr) -> SyncResult<()> 
     Ok(())
 }
 
-/// The console's routes (pages, API), authenticated and with security headers.
-pub fn router(queue: Queue, config: ConsoleConfig) -> Router {
+/// The console's routes (pages, API), authenticated and with security headers, over
+/// `app` (its queue, storage and the components of its connectors).
+pub fn router(app: App, config: ConsoleConfig) -> Router {
     let state = ConsoleState {
-        queue,
+        queue: app.queue().clone(),
+        app,
         tokens: Arc::new(config.tokens),
         sessions: auth::Sessions::default(),
         local_csrf: auth::random_token(),
@@ -117,13 +122,13 @@ pub fn router(queue: Queue, config: ConsoleConfig) -> Router {
         .with_state(state)
 }
 
-/// Serves the console on `listener` until `shutdown` completes.
+/// Serves the console of `app` on `listener` until `shutdown` completes.
 ///
 /// # Errors
 /// A configuration [`check_config`] refuses, or the server failing.
 pub async fn serve(
     listener: TcpListener,
-    queue: Queue,
+    app: App,
     config: ConsoleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> SyncResult<()> {
@@ -132,7 +137,7 @@ pub async fn serve(
         .map_err(|e| SyncError::Failed(format!("cannot read the console's address: {e}")))?;
     check_config(&config, addr)?;
     tracing::info!(%addr, "console listening");
-    axum::serve(listener, router(queue, config))
+    axum::serve(listener, router(app, config))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| SyncError::Failed(format!("the console stopped: {e}")))

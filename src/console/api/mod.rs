@@ -3,6 +3,7 @@
 
 mod audit;
 mod backends;
+mod checkpoints;
 mod events;
 mod jobs;
 mod overview;
@@ -33,7 +34,10 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         jobs::get_job,
         jobs::post_job_action,
         audit::list_audit,
-        backends::list_backends
+        backends::list_backends,
+        checkpoints::list_checkpoints,
+        checkpoints::get_checkpoint,
+        checkpoints::post_review
     ),
     components(schemas(
         crate::console::error::ErrorBody,
@@ -48,6 +52,12 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         crate::console::audit::AuditEntry,
         crate::console::backends_view::BackendView,
         crate::console::backends_view::CursorView,
+        crate::console::checkpoints_view::CheckpointList,
+        crate::console::checkpoints_view::CheckpointView,
+        crate::console::checkpoints_view::ConflictFieldView,
+        crate::console::checkpoints_view::ReviewRequest,
+        crate::console::checkpoints_view::FieldChoiceBody,
+        crate::console::checkpoints_view::ReviewResult,
         overview::Overview,
         overview::StateCount,
         overview::ChannelCount,
@@ -72,4 +82,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/api/jobs/{id}", get(jobs::get_job))
         .route("/api/audit", get(audit::list_audit))
         .route("/api/backends", get(backends::list_backends))
+        .route("/api/checkpoints", get(checkpoints::list_checkpoints))
+        .route("/api/checkpoints/{id}", get(checkpoints::get_checkpoint))
+        .route(
+            "/api/checkpoints/{id}/review",
+            post(checkpoints::post_review),
+        )
 }

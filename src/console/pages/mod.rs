@@ -6,6 +6,7 @@
 mod assets;
 mod audit;
 mod backends;
+mod checkpoints;
 mod jobs;
 mod login;
 mod overview;
@@ -66,5 +67,8 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/jobs/{id}", get(jobs::detail))
         .route("/audit", get(audit::page))
         .route("/backends", get(backends::page))
+        .route("/checkpoints", get(checkpoints::list))
+        .route("/checkpoints/{id}", get(checkpoints::detail))
+        .route("/checkpoints/{id}/review", post(checkpoints::review))
         .route("/assets/overview.js", get(assets::overview_js))
 }

@@ -46,7 +46,7 @@ pub enum ConflictPolicy {
 pub struct ConflictPolicyOverride(pub ConflictPolicy);
 
 /// A field both sides changed to different values, which the policy did not settle.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldConflict {
     /// The local field name.
     pub field: String,
