@@ -175,34 +175,12 @@ async fn an_operator_settles_a_conflict_field_by_field_through_the_flows() {
         assert_eq!(open.len(), 1, "{name}");
         let checkpoint = &open[0];
         assert_eq!(checkpoint.binding_model.as_deref(), Some("customer"));
-        let fields: Vec<(&str, Option<&Value>, Option<&Value>, Option<&Value>)> = checkpoint
-            .conflicts
-            .iter()
-            .map(|c| {
-                (
-                    c.field.as_str(),
-                    c.base.as_ref(),
-                    c.local.as_ref(),
-                    c.remote.as_ref(),
-                )
-            })
-            .collect();
         assert_eq!(
-            fields,
-            [
-                (
-                    "city",
-                    Some(&json!("Paris")),
-                    Some(&json!("Lyon")),
-                    Some(&json!("Nice"))
-                ),
-                (
-                    "phone",
-                    Some(&json!("1")),
-                    Some(&json!("2")),
-                    Some(&json!("3"))
-                ),
-            ],
+            serde_json::to_value(&checkpoint.conflicts).unwrap(),
+            json!([
+                {"field": "city", "base": "Paris", "local": "Lyon", "remote": "Nice"},
+                {"field": "phone", "base": "1", "local": "2", "remote": "3"}
+            ]),
             "{name}"
         );
 
