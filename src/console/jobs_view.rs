@@ -269,6 +269,8 @@ pub struct JobDetail {
     pub children: Vec<i64>,
     /// Attempts and operator actions, oldest first.
     pub history: Vec<HistoryItem>,
+    /// The binding search of the record the job is about (a synchronizer's job).
+    pub record_link: Option<String>,
 }
 
 /// Reads one job with its graph neighbours and history.
@@ -277,9 +279,10 @@ pub async fn job_detail(queue: &Queue, id: i64) -> ConsoleResult<JobDetail> {
     let job = queue.job(id).await?;
     let (parents, children) = queue.job_dependencies(id).await?;
     let history = queue.job_history(id).await?;
+    let args = redact_args(&job.args);
     Ok(JobDetail {
         summary: JobSummary::from(&job),
-        args: redact_args(&job.args),
+        args: args.clone(),
         retries_left: (job.max_retries > 0).then(|| job.max_retries.saturating_sub(job.retry)),
         attempt: job.attempt,
         identity_key: job.identity_key,
@@ -294,6 +297,7 @@ pub async fn job_detail(queue: &Queue, id: i64) -> ConsoleResult<JobDetail> {
         parents: parents.into_iter().map(|j| j.0).collect(),
         children: children.into_iter().map(|j| j.0).collect(),
         history: history.into_iter().map(HistoryItem::from).collect(),
+        record_link: super::bindings_view::binding_link(&args),
     })
 }
 

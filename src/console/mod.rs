@@ -8,7 +8,7 @@
 //! script: nothing to install beyond cargo.
 //!
 //! One file per concern: [`auth`] (tokens, roles, sessions, the action check),
-//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`checkpoints_view`], [`api`] (the JSON API
+//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`bindings_view`], [`checkpoints_view`], [`api`] (the JSON API
 //! and its OpenAPI document), [`metrics`] (Prometheus) and [`pages`].
 //!
 //! ```no_run
@@ -31,6 +31,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod backends_view;
+pub mod bindings_view;
 pub mod checkpoints_view;
 pub mod error;
 pub mod headers;

@@ -3,6 +3,7 @@
 
 mod audit;
 mod backends;
+mod bindings;
 mod checkpoints;
 mod events;
 mod jobs;
@@ -35,6 +36,7 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         jobs::post_job_action,
         audit::list_audit,
         backends::list_backends,
+        bindings::search_bindings,
         checkpoints::list_checkpoints,
         checkpoints::get_checkpoint,
         checkpoints::post_review
@@ -52,6 +54,8 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         crate::console::audit::AuditEntry,
         crate::console::backends_view::BackendView,
         crate::console::backends_view::CursorView,
+        crate::console::bindings_view::BindingView,
+        crate::console::bindings_view::BindingSearchParams,
         crate::console::checkpoints_view::CheckpointList,
         crate::console::checkpoints_view::CheckpointView,
         crate::console::checkpoints_view::ConflictFieldView,
@@ -82,6 +86,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/api/jobs/{id}", get(jobs::get_job))
         .route("/api/audit", get(audit::list_audit))
         .route("/api/backends", get(backends::list_backends))
+        .route("/api/bindings", get(bindings::search_bindings))
         .route("/api/checkpoints", get(checkpoints::list_checkpoints))
         .route("/api/checkpoints/{id}", get(checkpoints::get_checkpoint))
         .route(

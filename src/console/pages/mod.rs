@@ -6,6 +6,7 @@
 mod assets;
 mod audit;
 mod backends;
+mod bindings;
 mod checkpoints;
 mod jobs;
 mod login;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/jobs/{id}", get(jobs::detail))
         .route("/audit", get(audit::page))
         .route("/backends", get(backends::page))
+        .route("/bindings", get(bindings::page))
         .route("/checkpoints", get(checkpoints::list))
         .route("/checkpoints/{id}", get(checkpoints::detail))
         .route("/checkpoints/{id}/review", post(checkpoints::review))

@@ -1,8 +1,9 @@
-//! The console's checkpoint review on SQLite and PostgreSQL: a conflict listed with base /
-//! local / remote per field, settled field by field from the page's form (remote values
-//! written locally, local ones exported by a job), refused for the read-only token and
-//! without the CSRF token, wrong sides named; a plain checkpoint marked reviewed; every
-//! review in the audit log.
+//! The console's Sync pages on SQLite and PostgreSQL. Checkpoints: a conflict listed with
+//! base / local / remote per field, settled field by field from the page's form (remote
+//! values written locally, local ones exported by a job), refused for the read-only token
+//! and without the CSRF token, wrong sides named; a plain checkpoint marked reviewed; every
+//! review in the audit log. Bindings: found by local id, external id and natural key with
+//! their last synced state, linked from the job about the record.
 
 mod console_support;
 
@@ -291,6 +292,100 @@ async fn a_plain_checkpoint_is_marked_reviewed_and_lists_page_by_state() {
             .await
             .unwrap();
         assert!(page.contains("needs a price"), "{name}: {page}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bindings_are_searched_with_their_synced_state_and_linked_from_their_jobs() {
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let shop = Shop::new(&db).await;
+        let (remote_id, local_id, checkpoint) = shop.conflict("Ada").await;
+        let base = shop.console().await;
+        let http = client();
+        let search = |query: String| {
+            let http = http.clone();
+            let url = format!("{base}/api/bindings?{query}");
+            async move {
+                let answer = http.get(url).bearer_auth(READER).send().await.unwrap();
+                let status = answer.status();
+                (status, answer.json::<Value>().await.unwrap())
+            }
+        };
+        for query in [
+            format!("local_id={}", local_id.0),
+            format!("model=customer&external_id={remote_id}"),
+            "model=customer&key=name%3DAda".to_owned(),
+        ] {
+            let (status, found) = search(query.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{name} {query}: {found}");
+            assert_eq!(found[0]["local_id"], json!(local_id.0), "{name} {query}");
+            assert_eq!(found[0]["synced"]["city"], json!("Paris"), "{name}");
+            assert_eq!(
+                found[0]["open_conflicts"],
+                json!(["city", "phone"]),
+                "{name}"
+            );
+        }
+        let (status, none) = search("key=name%3DNobody".to_owned()).await;
+        assert_eq!((status, none), (StatusCode::OK, json!([])), "{name}");
+        let (status, bad) = search("local_id=seven".to_owned()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(
+            bad["error"].as_str().unwrap().contains("local_id"),
+            "{name}: {bad}"
+        );
+        let (status, bad) = search("key=nameAda".to_owned()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {bad}");
+
+        // The export job that settling delays is about the record: its page links there.
+        let settled: Value = http
+            .post(format!("{base}/api/checkpoints/{checkpoint}/review"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"choices": [
+                {"field": "city", "side": "local"},
+                {"field": "phone", "side": "remote"}
+            ]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let job = settled["export_job"].as_i64().unwrap();
+        let detail: Value = http
+            .get(format!("{base}/api/jobs/{job}"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let link = detail["record_link"].as_str().unwrap().to_owned();
+        assert_eq!(
+            link,
+            format!(
+                "/bindings?backend={}&model=customer&local_id={}",
+                shop.backend.id.0, local_id.0
+            ),
+            "{name}"
+        );
+        let page = http
+            .get(format!("{base}{link}"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(r#"id="bindings""#), "{name}: {page}");
+        assert!(
+            page.contains("Nice") && !page.contains("In conflict"),
+            "{name}: the settled state, nothing left in conflict: {page}"
+        );
         db.cleanup().await;
     }
 }
