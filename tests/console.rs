@@ -402,7 +402,19 @@ async fn job_details_show_the_error_and_history_but_never_a_secret_argument() {
             parsed["message"].as_str().unwrap().contains("email"),
             "{name}"
         );
-        assert!(!parsed["history"].as_array().unwrap().is_empty(), "{name}");
+        let attempt = parsed["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["state"] == "failed")
+            .unwrap_or_else(|| panic!("{name}: no failed attempt in {detail}"));
+        assert!(
+            attempt["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("InvalidData: "),
+            "{name}: the attempt keeps its error chain: {attempt}"
+        );
         assert!(!detail.contains(SECRET), "{name}");
         let page = http
             .get(format!("{base}/jobs/{}", ids[0].0))

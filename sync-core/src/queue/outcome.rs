@@ -80,6 +80,7 @@ pub(crate) fn resolve(
                 retry,
                 delay_us: i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 4),
                 message: error.to_string(),
+                info: error_chain(&error),
             }
         }
         Err(error) => Outcome::Failed {
