@@ -141,10 +141,15 @@ mod tests {
                     retry: after,
                     delay_us,
                     message,
+                    info,
                 } => {
                     assert_eq!(after, retry, "the retry is not counted");
                     assert!(delay_us > 0);
                     assert!(message.contains("administrator command"), "{message}");
+                    assert!(
+                        info.contains(&message),
+                        "the chain holds the message: {info}"
+                    );
                 }
                 other => panic!("{other:?}"),
             }
