@@ -389,3 +389,116 @@ async fn bindings_are_searched_with_their_synced_state_and_linked_from_their_job
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrations_show_their_status_rows_and_executions_with_counters_and_warnings() {
+    use synckit::batch::{
+        BatchStatus, Counters, JobType, NewIntegration, NewStatus, StatusCode as SyncStatus,
+        Warning,
+    };
+    for db in test_databases().await.unwrap() {
+        let name = db.name;
+        let shop = Shop::new(&db).await;
+        let integration = db
+            .storage
+            .integrations()
+            .create(NewIntegration::new(
+                shop.backend.id,
+                "shop-sync",
+                ["customer"],
+            ))
+            .await
+            .unwrap();
+        let executions = db.storage.batch_executions();
+        let mut job = executions
+            .create_job(
+                "customer_import",
+                JobType::Import,
+                Some(integration.id),
+                Some("customer"),
+                &json!({}),
+            )
+            .await
+            .unwrap();
+        let mut step = executions.create_step(job.id, 0, "import").await.unwrap();
+        step.status = BatchStatus::Completed;
+        step.counters = Counters {
+            read: 5,
+            processed: 4,
+            added: 3,
+            updated: 1,
+            skipped: 1,
+            ..Counters::default()
+        };
+        executions.update_step(&step).await.unwrap();
+        executions
+            .add_warnings(
+                step.id,
+                &[Warning {
+                    reason: "customer 9, field email: not an address".into(),
+                    item: json!({"email": "ada-at-example", "street": "1 Private Road"}),
+                }],
+            )
+            .await
+            .unwrap();
+        job.status = BatchStatus::Completed;
+        executions.update_job(&job).await.unwrap();
+        db.storage
+            .integration_statuses()
+            .add(NewStatus {
+                integration_id: integration.id,
+                connector: "customer",
+                direction: JobType::Import,
+                code: SyncStatus::Completed,
+                message:
+                    "[IMPORT] Stats: read 5, processed 4, updated 1, added 3, deleted 0, invalid 0"
+                        .into(),
+                data: Default::default(),
+                job_execution_id: Some(job.id),
+            })
+            .await
+            .unwrap();
+
+        let base = shop.console().await;
+        let http = client();
+        let listed: Value = http
+            .get(format!("{base}/api/integrations"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let shown = &listed[0];
+        assert_eq!(shown["name"], json!("shop-sync"), "{name}: {listed}");
+        assert_eq!(shown["connectors"], json!(["customer"]), "{name}");
+        assert_eq!(shown["statuses"][0]["code"], json!("completed"), "{name}");
+        let execution = &shown["executions"][0];
+        assert_eq!(execution["counters"]["added"], json!(3), "{name}");
+        assert_eq!(execution["counters"]["skipped"], json!(1), "{name}");
+        assert_eq!(
+            execution["steps"][0]["warnings"],
+            json!(["customer 9, field email: not an address"]),
+            "{name}"
+        );
+        let page = http
+            .get(format!("{base}/integrations"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("shop-sync") && page.contains("not an address"),
+            "{name}: {page}"
+        );
+        assert!(
+            !page.contains("Private Road") && !listed.to_string().contains("Private Road"),
+            "{name}: a warning's record is never shown"
+        );
+        db.cleanup().await;
+    }
+}

@@ -8,7 +8,7 @@
 //! script: nothing to install beyond cargo.
 //!
 //! One file per concern: [`auth`] (tokens, roles, sessions, the action check),
-//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`bindings_view`], [`checkpoints_view`], [`api`] (the JSON API
+//! [`headers`], [`audit`], [`redact`], [`actions`], [`jobs_view`], [`backends_view`], [`bindings_view`], [`checkpoints_view`], [`integrations_view`], [`api`] (the JSON API
 //! and its OpenAPI document), [`metrics`] (Prometheus) and [`pages`].
 //!
 //! ```no_run
@@ -35,6 +35,7 @@ pub mod bindings_view;
 pub mod checkpoints_view;
 pub mod error;
 pub mod headers;
+pub mod integrations_view;
 pub mod jobs_view;
 pub mod metrics;
 pub mod pages;

@@ -6,6 +6,7 @@ mod backends;
 mod bindings;
 mod checkpoints;
 mod events;
+mod integrations;
 mod jobs;
 mod overview;
 
@@ -37,6 +38,7 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         audit::list_audit,
         backends::list_backends,
         bindings::search_bindings,
+        integrations::list_integrations,
         checkpoints::list_checkpoints,
         checkpoints::get_checkpoint,
         checkpoints::post_review
@@ -55,6 +57,11 @@ pub use overview::{ChannelCount, Overview, PendingSince, StateCount, WorkerLease
         crate::console::backends_view::BackendView,
         crate::console::backends_view::CursorView,
         crate::console::bindings_view::BindingView,
+        crate::console::integrations_view::IntegrationView,
+        crate::console::integrations_view::StatusView,
+        crate::console::integrations_view::ExecutionView,
+        crate::console::integrations_view::StepView,
+        crate::console::integrations_view::CountersView,
         crate::console::bindings_view::BindingSearchParams,
         crate::console::checkpoints_view::CheckpointList,
         crate::console::checkpoints_view::CheckpointView,
@@ -87,6 +94,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/api/audit", get(audit::list_audit))
         .route("/api/backends", get(backends::list_backends))
         .route("/api/bindings", get(bindings::search_bindings))
+        .route("/api/integrations", get(integrations::list_integrations))
         .route("/api/checkpoints", get(checkpoints::list_checkpoints))
         .route("/api/checkpoints/{id}", get(checkpoints::get_checkpoint))
         .route(

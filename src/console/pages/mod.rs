@@ -8,6 +8,7 @@ mod audit;
 mod backends;
 mod bindings;
 mod checkpoints;
+mod integrations;
 mod jobs;
 mod login;
 mod overview;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/audit", get(audit::page))
         .route("/backends", get(backends::page))
         .route("/bindings", get(bindings::page))
+        .route("/integrations", get(integrations::page))
         .route("/checkpoints", get(checkpoints::list))
         .route("/checkpoints/{id}", get(checkpoints::detail))
         .route("/checkpoints/{id}/review", post(checkpoints::review))
