@@ -3,7 +3,8 @@
 //! values written locally, local ones exported by a job), refused for the read-only token
 //! and without the CSRF token, wrong sides named; a plain checkpoint marked reviewed; every
 //! review in the audit log. Bindings: found by local id, external id and natural key with
-//! their last synced state, linked from the job about the record.
+//! their last synced state, linked from the job about the record. Integrations: status rows
+//! and executions with counters and warning reasons, never the warned record.
 
 mod console_support;
 
