@@ -14,6 +14,8 @@ pub use sync_derive::*;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "console")]
+pub mod console;
 
 /// Everything a connector author usually needs.
 pub mod prelude {

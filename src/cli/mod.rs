@@ -35,6 +35,8 @@ pub mod metrics_server;
 pub mod output;
 pub mod progress;
 pub mod schedules;
+#[cfg(feature = "console")]
+pub mod serve;
 pub mod worker;
 
 use std::ffi::OsString;
@@ -107,6 +109,9 @@ pub enum Command {
         #[command(subcommand)]
         command: schedules::SchedulesCommand,
     },
+    /// Serve the operator console (pages, JSON API) until SIGTERM or Ctrl-C.
+    #[cfg(feature = "console")]
+    Serve(serve::ServeArgs),
     /// The named locks of syncs and exports: list, release.
     Locks {
         /// The locks subcommand.
@@ -116,7 +121,7 @@ pub enum Command {
 }
 
 /// What a program adds to the command line before a command that needs its connectors
-/// runs (`worker`, `imports`, `integrations`): components, job functions, and anything it prepares on
+/// runs (`worker`, `imports`, `integrations`, `serve`): components, job functions, and anything it prepares on
 /// the database (e.g. its own tables).
 #[non_exhaustive]
 pub struct Setup<'a> {
@@ -197,7 +202,7 @@ where
 }
 
 /// Runs a parsed command and returns what to print. `setup` runs only for the commands
-/// that need an app (`worker`, `imports`, `integrations`).
+/// that need an app (`worker`, `imports`, `integrations`, `serve`).
 ///
 /// # Errors
 /// The command's errors, and those of `setup`.
@@ -234,6 +239,11 @@ where
         },
         Command::Schedules { command } => match app(&queue, setup).await {
             Ok((app, _)) => schedules::run(&app, command).await,
+            Err(error) => Err(error),
+        },
+        #[cfg(feature = "console")]
+        Command::Serve(args) => match app(&queue, setup).await {
+            Ok((app, _)) => serve::run(&app, args).await,
             Err(error) => Err(error),
         },
     };

@@ -129,6 +129,16 @@ async fn retryable_errors_retry_and_count() {
                 .unwrap()
                 .contains("remote busy")
         );
+        assert!(
+            history[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .starts_with("Retryable: "),
+            "{}: each try keeps its error chain, kind first: {:?}",
+            db.name,
+            history[0].message
+        );
 
         let j = job(&queue, exhausts).await;
         assert_eq!((j.state, j.retry), (JobState::Failed, 3), "{}", db.name);

@@ -156,7 +156,10 @@ async fn set_done_clears_the_error_of_a_failed_job_and_the_history_keeps_it() {
         worker(&queue, &log).build().run_until_idle().await.unwrap();
         let j = job(&queue, failed).await;
         assert_eq!(j.state, JobState::Failed, "{}", db.name);
-        let error = j.exc_message.clone().unwrap();
+        let message = j.exc_message.clone().unwrap();
+        // The history keeps the try's whole error chain, which starts with the message's kind.
+        let error = j.exc_info.clone().unwrap();
+        assert!(error.contains(&message), "{}: {error}", db.name);
 
         assert_eq!(queue.set_done(&[failed]).await.unwrap(), 1);
         let j = job(&queue, failed).await;

@@ -118,7 +118,7 @@ pub struct HistoryRecord {
     pub message: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, name, description, args, state, priority, eta, retry, max_retries, \
+pub(super) const JOB_COLUMNS: &str = "id, name, description, args, state, priority, eta, retry, max_retries, \
     channel, identity_key, graph_id, worker_id, attempt, lease_expires_at, result, exc_name, \
     exc_message, exc_info, date_created, date_enqueued, date_started, date_done, date_cancelled, \
     date_failed, exec_time_us";
@@ -127,7 +127,7 @@ fn opt_time(row: &AnyRow, column: &str) -> SyncResult<Option<DateTime<Utc>>> {
     Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros))
 }
 
-fn record_from_row(row: &AnyRow) -> SyncResult<JobRecord> {
+pub(super) fn record_from_row(row: &AnyRow) -> SyncResult<JobRecord> {
     Ok(JobRecord {
         id: JobId(row.try_get("id")?),
         name: row.try_get("name")?,

@@ -65,6 +65,7 @@
 //! # Ok(()) }
 //! ```
 
+mod browse;
 mod channels;
 mod drain;
 mod graph;
@@ -76,10 +77,12 @@ mod outcome;
 mod registry;
 mod retry;
 mod states;
+mod stats;
 mod store;
 mod testing;
 mod worker;
 
+pub use browse::{JobPage, JobQuery, MAX_BROWSE_PAGE};
 pub use channels::{ChannelConfig, ChannelSpec, DEFAULT_RETENTION, ROOT, normalize_channel};
 pub use drain::DrainReport;
 pub use graph::{FlatGraph, Graph, chain, group};
@@ -93,6 +96,7 @@ pub use options::{Delayable, Eta, IdentityKey, JobOptions};
 pub use registry::JobRegistry;
 pub use retry::{DEFAULT_RETRY_DELAY, RetryDelay, RetryPattern};
 pub use states::JobState;
+pub use stats::{ChannelStateCount, LiveWorker, OldestPending};
 pub use testing::{JobTrap, TrappedJob};
 pub use worker::{
     NOTIFY_CHANNEL, Worker, WorkerBuilder, WorkerOptions, WorkerStats, shutdown_signal,

@@ -80,6 +80,7 @@ pub(crate) fn resolve(
                 retry,
                 delay_us: i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 4),
                 message: error.to_string(),
+                info: error_chain(&error),
             }
         }
         Err(error) => Outcome::Failed {
@@ -140,10 +141,15 @@ mod tests {
                     retry: after,
                     delay_us,
                     message,
+                    info,
                 } => {
                     assert_eq!(after, retry, "the retry is not counted");
                     assert!(delay_us > 0);
                     assert!(message.contains("administrator command"), "{message}");
+                    assert!(
+                        info.contains(&message),
+                        "the chain holds the message: {info}"
+                    );
                 }
                 other => panic!("{other:?}"),
             }

@@ -729,6 +729,8 @@ pub(crate) enum Outcome {
         retry: u32,
         delay_us: i64,
         message: String,
+        /// The error chain, kept in the try's history row.
+        info: String,
     },
     Failed {
         retry: u32,
@@ -884,6 +886,7 @@ pub(crate) async fn store_finished(
                 retry,
                 delay_us,
                 message,
+                info,
             } => {
                 let sql = format!(
                     "UPDATE queue_jobs SET state = 'pending', retry = $3, eta = {now} + $4, \
@@ -898,7 +901,7 @@ pub(crate) async fn store_finished(
                     .bind(*delay_us)
                     .bind(message.clone())
                     .bind(f.exec_us);
-                (q, JobState::Pending, message.clone())
+                (q, JobState::Pending, info.clone())
             }
             Outcome::Failed {
                 retry,
@@ -920,9 +923,11 @@ pub(crate) async fn store_finished(
                     .bind(message.clone())
                     .bind(info.clone())
                     .bind(f.exec_us);
-                (q, JobState::Failed, message.clone())
+                (q, JobState::Failed, info.clone())
             }
         };
+        // Each try's history row keeps its whole error chain: the job's own row keeps the
+        // last one only.
         if sql.execute(&mut *tx).await?.rows_affected() == 1 {
             history.push(HistoryEntry {
                 job_id: f.id,

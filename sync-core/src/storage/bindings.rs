@@ -83,7 +83,7 @@ impl Storage {
     }
 }
 
-const COLUMNS: &str = "id, backend_id, model, local_id, external_id, sync_date, export_intent_at, metadata, synced_hash, synced_values";
+pub(super) const COLUMNS: &str = "id, backend_id, model, local_id, external_id, sync_date, export_intent_at, metadata, synced_hash, synced_values";
 
 /// Which binding a call is about: backend and model.
 #[derive(Debug, Clone, Copy)]
@@ -485,7 +485,7 @@ fn conflict_or(
     }
 }
 
-fn binding_from_row(row: &AnyRow) -> SyncResult<Binding> {
+pub(super) fn binding_from_row(row: &AnyRow) -> SyncResult<Binding> {
     let id: i64 = row.try_get("id")?;
     let metadata: String = row.try_get("metadata")?;
     let metadata = serde_json::from_str(&metadata)

@@ -1,5 +1,7 @@
 //! Every import cursor at once, for an operator's view of the backends (the batch imports
-//! themselves read one cursor at a time through [`ImportCursors`](super::ImportCursors)).
+//! themselves read one cursor at a time through [`ImportCursors`](super::ImportCursors)),
+//! each with the schedule of its batch import (from [`Schedules`](super::Schedules)). A
+//! model that is scheduled but never ran is listed too, with no window start.
 
 use std::time::Duration;
 
@@ -37,11 +39,19 @@ type CursorRow = (
 );
 
 impl Storage {
-    /// Every import cursor, by backend then model.
+    /// Every import cursor and every scheduled batch import, by backend then model.
     pub async fn list_import_cursors(&self) -> SyncResult<Vec<ImportCursor>> {
         let rows: Vec<CursorRow> = sqlx::query_as(
-            "SELECT backend_id, model, since, every_secs, next_run_at, last_run_at \
-             FROM sync_import_cursors ORDER BY backend_id, model",
+            "SELECT c.backend_id, c.model, c.since, s.every_secs, s.next_run_at, c.last_run_at \
+             FROM sync_import_cursors c \
+             LEFT JOIN sync_schedules s \
+               ON s.kind = 'import' AND s.backend_id = c.backend_id AND s.model = c.model \
+             UNION ALL \
+             SELECT s.backend_id, s.model, NULL, s.every_secs, s.next_run_at, NULL \
+             FROM sync_schedules s \
+             WHERE s.kind = 'import' AND NOT EXISTS (SELECT 1 FROM sync_import_cursors c \
+               WHERE c.backend_id = s.backend_id AND c.model = s.model) \
+             ORDER BY 1, 2",
         )
         .fetch_all(self.pool())
         .await?;

@@ -6,6 +6,7 @@
 //! epoch (UTC) in `BIGINT` columns: the same on both databases, sortable, and free of the
 //! time-zone surprises `timestamp without time zone` brings.
 
+mod binding_search;
 mod bindings;
 mod checkpoints;
 mod connect;
@@ -17,6 +18,7 @@ mod locks;
 mod schedules;
 mod time;
 
+pub use binding_search::BindingQuery;
 pub use bindings::{BindRow, Binding, BindingScope, Bindings, SyncedState, hash_values};
 pub use checkpoints::{Checkpoint, CheckpointFilter, CheckpointState, Checkpoints};
 pub use connect::{Dialect, Storage, StorageOptions};

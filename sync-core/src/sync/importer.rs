@@ -596,12 +596,14 @@ async fn apply_write<S: ImportSpec>(
                 );
                 ctx.storage()
                     .checkpoints()
-                    .add(
+                    .add_conflict(
                         session.conn(),
                         ctx.backend().id,
+                        ctx.model(),
                         spec.local_model(ctx),
                         local_id,
                         &message,
+                        &merge.conflicts,
                     )
                     .await?;
             }

@@ -4,7 +4,9 @@
 //! [`ExportSpec`]) — how to read the remote update date, which records it depends on, how to
 //! find an existing remote record by its natural key — and registers it; the flows here do the
 //! rest the same way for every model: up-to-date checks, locks, dependencies first, mapping,
-//! local writes with the backend as origin, binding, sync state, checkpoints.
+//! local writes with the backend as origin, binding, sync state, checkpoints. A conflict
+//! checkpoint a human settles field by field goes back through the same flows with
+//! [`resolve_conflict`].
 //!
 //! Usages under which the flows are registered and looked up:
 //! [`RECORD_IMPORTER`], [`RECORD_EXPORTER`], [`RECORD_DELETER`], plus the backend adapter
@@ -14,6 +16,7 @@ mod batch_exporter;
 mod batch_importer;
 mod batch_job;
 mod components;
+mod conflict_resolution;
 mod deleter;
 mod exporter;
 mod importer;
@@ -35,6 +38,7 @@ pub use components::{
     BACKEND_ADAPTER, BINDER, LOCAL_REPOSITORY, RECORD_DELETER, RECORD_EXPORTER, RECORD_IMPORTER,
     adapter_for, binder_for, repository_for,
 };
+pub use conflict_resolution::{ConflictResolution, FieldChoice, resolve_conflict};
 pub use deleter::{DefaultDeleter, DeleteOutcome, RecordDeleter, delete_record};
 pub use exporter::{
     ExportDependency, ExportOutcome, ExportSpec, RecordExporter, SpecExporter,

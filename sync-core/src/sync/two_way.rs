@@ -99,7 +99,7 @@ impl std::str::FromStr for ConflictPolicy {
 pub struct UnknownConflictPolicy(pub String);
 
 /// A field both sides changed to different values, which the policy did not settle.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldConflict {
     /// The local field name.
     pub field: String,
