@@ -12,6 +12,19 @@
 //! ([`scheduler`]) and one conflict setting ([`sync::ConflictPolicy`], with its per-field
 //! three-way merge and checkpoint).
 //!
+//! # Which style do I use?
+//!
+//! - **Record jobs** ([`sync`]): one queue job per record (import, export, delete), each
+//!   retried and requeued on its own; a batch import pages the backend from the stored cursor
+//!   and hands each changed record to its job. For changes that should flow record by record
+//!   as they happen.
+//! - **Integrations** ([`batch`]): connectors whose jobs read, process and write in chunks,
+//!   with executions, counters, warnings and status rows. For data flows an operator runs and
+//!   reviews as a whole, declared in a connector's job file.
+//!
+//! An integration's steps call the record flows (`batch::register_record_flows`), so both
+//! styles may run on one backend: they share the cursor, and a change is exported once.
+//!
 //! Most users depend on the `synckit` facade, which re-exports this crate, the derive macros
 //! and a prelude.
 
