@@ -1,7 +1,7 @@
 //! The one scheduler: the claiming loop that enqueues the due periodic work of both styles
 //! of sync, batch imports and integrations' forward syncs alike.
 //!
-//! Schedules are rows of one table ([`Schedules`](crate::storage::Schedules)): a batch import
+//! Schedules are rows of one table ([`Schedules`]): a batch import
 //! of a (backend, model) or an integration's forward sync, every so many seconds, with the
 //! time it is due next. `synckit worker` runs [`spawn_scheduler`] next to its worker; each
 //! tick [`enqueue_due`] claims every due schedule and enqueues its job **in one

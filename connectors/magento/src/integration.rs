@@ -8,8 +8,8 @@
 //!
 //! | job | steps |
 //! |---|---|
-//! | `magento_customer_import` | `remote_paging` (customers changed since the cursor) → [`RecordImportProcessor`](sync_core::batch::RecordImportProcessor) → [`FlowOutcomes`](sync_core::batch::FlowOutcomes) |
-//! | `magento_customer_export` | `entity_by_id` (the local customers to send) → [`TwoWayExportProcessor`](sync_core::batch::TwoWayExportProcessor) → [`FlowOutcomes`](sync_core::batch::FlowOutcomes) |
+//! | `magento_customer_import` | `remote_paging` (customers changed since the cursor) → [`RecordImportProcessor`](sync_core::batch::RecordImportProcessor) → [`FlowOutcomes`] |
+//! | `magento_customer_export` | `entity_by_id` (the local customers to send) → [`TwoWayExportProcessor`](sync_core::batch::TwoWayExportProcessor) → [`FlowOutcomes`] |
 //!
 //! The processors and the writer are sync-core's record-flow bridges
 //! ([`sync_core::batch::register_record_flows`]) over the connector's [`CustomerSync`] spec.
