@@ -1,13 +1,12 @@
 //! The [`WorkContext`]: what every component receives.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::app::App;
 use crate::backend::Backend;
 use crate::error::SyncResult;
+pub use crate::extras::Extras;
 use crate::ids::BackendId;
 use crate::registry::ComponentRegistry;
 use crate::storage::{BindingScope, Storage};
@@ -24,32 +23,6 @@ pub enum Origin {
     Local,
     /// A synchronization with this backend.
     Backend(BackendId),
-}
-
-/// Typed values propagated to every component of a run, e.g. one API client per run.
-#[derive(Clone, Default)]
-pub struct Extras {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
-}
-
-impl Extras {
-    /// Adds or replaces the value of type `T`.
-    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Arc::new(value));
-    }
-
-    /// The value of type `T`, if present.
-    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.values
-            .get(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_ref::<T>())
-    }
-}
-
-impl fmt::Debug for Extras {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Extras({} values)", self.values.len())
-    }
 }
 
 struct Env {

@@ -40,6 +40,7 @@ pub mod binding_model;
 pub mod capture;
 pub mod context;
 pub mod error;
+pub mod extras;
 pub mod ids;
 pub mod local;
 pub mod mapper;

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use super::handle::Queue;
 use super::options::{Delayable, IdentityKey};
 use super::retry::RetryPattern;
-use crate::context::Extras;
 use crate::error::{SyncError, SyncResult};
+use crate::extras::Extras;
 use crate::storage::Storage;
 
 /// The id of a stored job.

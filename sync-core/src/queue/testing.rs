@@ -27,8 +27,8 @@ use super::handle::{DelayedGraph, Mode, Queue};
 use super::job::{JobContext, JobId, JobInfo};
 use super::options::Delayable;
 use super::registry::JobRegistry;
-use crate::context::Extras;
 use crate::error::{SyncError, SyncResult};
+use crate::extras::Extras;
 
 /// One job recorded by a [`JobTrap`].
 #[derive(Debug, Clone, PartialEq)]

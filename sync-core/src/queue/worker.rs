@@ -26,8 +26,8 @@ use super::outcome::resolve;
 use super::registry::JobRegistry;
 use super::retry::RetryPattern;
 use super::store::{self, ClaimedJob, Finished, Outcome};
-use crate::context::Extras;
 use crate::error::{SyncError, SyncResult};
+use crate::extras::Extras;
 use crate::metrics::JobEnd;
 use crate::storage::Dialect;
 
