@@ -7,12 +7,11 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::channels::normalize_channel;
 use super::handle::Queue;
 use super::job::JobId;
+use super::job_conditions::JobConditions;
 use super::manage::{JOB_COLUMNS, JobRecord, record_from_row};
 use super::states::JobState;
-use super::store::placeholders;
 use crate::error::SyncResult;
 
 /// The largest page [`Queue::browse_jobs`] returns, whatever is asked.
@@ -45,49 +44,25 @@ pub struct JobPage {
 impl JobQuery {
     /// The `WHERE` clause and its values (all text, bound in order from `$1`).
     fn conditions(&self) -> (String, Vec<String>) {
-        let mut conditions = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
-        if !self.states.is_empty() {
-            let list = placeholders(binds.len() + 1, self.states.len());
-            conditions.push(format!("state IN ({list})"));
-            binds.extend(self.states.iter().map(|s| s.as_str().to_owned()));
-        }
-        if let Some(channel) = &self.channel {
-            let channel = normalize_channel(channel);
-            let n = binds.len();
-            conditions.push(format!(
-                "(channel = ${} OR substr(channel, 1, {}) = ${})",
-                n + 1,
-                channel.len() + 1,
-                n + 2
-            ));
-            binds.push(channel.clone());
-            binds.push(format!("{channel}."));
-        }
-        if let Some(name) = &self.name {
-            conditions.push(format!("name = ${}", binds.len() + 1));
-            binds.push(name.clone());
-        }
+        let mut conditions = JobConditions::default();
+        conditions.states(&self.states);
+        conditions.channel(self.channel.as_deref());
+        conditions.equals("name", self.name.as_deref());
         if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
-            let n = binds.len() + 1;
             // `\` escapes the wildcards so that `50%` or `a_b` match themselves.
-            conditions.push(format!(
-                "(LOWER(COALESCE(description, '')) LIKE ${n} ESCAPE '\\' \
-                 OR LOWER(COALESCE(exc_message, '')) LIKE ${n} ESCAPE '\\')"
-            ));
-            binds.push(format!("%{}%", escape_like(&text.to_lowercase())));
+            conditions.with_value(format!("%{}%", escape_like(&text.to_lowercase())), |n| {
+                format!(
+                    "(LOWER(COALESCE(description, '')) LIKE ${n} ESCAPE '\\' \
+                     OR LOWER(COALESCE(exc_message, '')) LIKE ${n} ESCAPE '\\')"
+                )
+            });
         }
         if let Some(before) = self.before {
             // The id is ours (an integer), not the operator's text: it is inlined so that
             // every bound value stays text.
-            conditions.push(format!("id < {}", before.0));
+            conditions.inline(format!("id < {}", before.0));
         }
-        let sql = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        (sql, binds)
+        conditions.into_sql()
     }
 }
 

@@ -10,9 +10,10 @@ use sqlx::{AssertSqlSafe, Row};
 use super::channels::{ChannelConfig, normalize_channel};
 use super::handle::Queue;
 use super::job::JobId;
+use super::job_conditions::JobConditions;
 use super::options::Eta;
 use super::states::JobState;
-use super::store::{self, HistoryEntry, placeholders};
+use super::store::{self, HistoryEntry};
 use crate::error::{SyncError, SyncResult};
 use crate::storage::from_micros;
 
@@ -230,38 +231,12 @@ enum Action {
 impl Queue {
     /// Lists jobs, newest first.
     pub async fn list_jobs(&self, filter: &JobFilter) -> SyncResult<Vec<JobRecord>> {
-        let mut conditions = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
-        if !filter.states.is_empty() {
-            let list = placeholders(binds.len() + 1, filter.states.len());
-            conditions.push(format!("state IN ({list})"));
-            binds.extend(filter.states.iter().map(|s| s.as_str().to_owned()));
-        }
-        if let Some(channel) = &filter.channel {
-            let channel = normalize_channel(channel);
-            let n = binds.len();
-            conditions.push(format!(
-                "(channel = ${} OR substr(channel, 1, {}) = ${})",
-                n + 1,
-                channel.len() + 1,
-                n + 2
-            ));
-            binds.push(channel.clone());
-            binds.push(format!("{channel}."));
-        }
-        if let Some(name) = &filter.name {
-            conditions.push(format!("name = ${}", binds.len() + 1));
-            binds.push(name.clone());
-        }
-        if let Some(graph) = &filter.graph_id {
-            conditions.push(format!("graph_id = ${}", binds.len() + 1));
-            binds.push(graph.clone());
-        }
-        let filter_sql = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
+        let mut conditions = JobConditions::default();
+        conditions.states(&filter.states);
+        conditions.channel(filter.channel.as_deref());
+        conditions.equals("name", filter.name.as_deref());
+        conditions.equals("graph_id", filter.graph_id.as_deref());
+        let (filter_sql, binds) = conditions.into_sql();
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM queue_jobs{filter_sql} ORDER BY date_created DESC, id DESC \
              LIMIT {} OFFSET {}",

@@ -71,6 +71,7 @@ mod drain;
 mod graph;
 mod handle;
 mod job;
+mod job_conditions;
 mod manage;
 mod options;
 mod outcome;
